@@ -1,0 +1,92 @@
+"""Exact response-time recording for the SLO gate.
+
+Locust rounds response times into buckets (10 ms steps past 100 ms, coarser past 1 s), too
+coarse to decide a p99 near 2000 ms. Every request also goes into an HDR histogram per
+request name, with three significant digits (0.1 % error), and histograms merge exactly,
+so workers can ship them to the master.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hdrh.histogram import HdrHistogram
+
+from hive_resilience.scenario import AGGREGATED
+
+LOWEST_US = 1
+HIGHEST_US = 3_600_000_000  # one hour: anything slower is a hang, clamp it there
+SIGNIFICANT_DIGITS = 3
+JOURNEY_REQUEST_TYPE = "JOURNEY"
+"""Entries that time a user journey spanning several requests (e.g. chat time-to-reply).
+
+They are gated by their own SLOs and kept out of the aggregate, which, like the production
+alert rules it mirrors, covers individual HTTP requests.
+"""
+
+
+def new_histogram() -> HdrHistogram:
+    return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
+
+
+@dataclass
+class RequestTally:
+    """Everything the gate needs about one request name: latencies and outcome counts."""
+
+    histogram: HdrHistogram = field(default_factory=new_histogram)
+    requests: int = 0
+    failures: int = 0
+
+    def record(self, response_time_ms: float, failed: bool) -> None:
+        micros = min(max(int(round(response_time_ms * 1000)), LOWEST_US), HIGHEST_US)
+        self.histogram.record_value(micros)
+        self.requests += 1
+        self.failures += int(failed)
+
+    def percentile_ms(self, percentile: float) -> float | None:
+        if self.requests == 0:
+            return None
+        return self.histogram.get_value_at_percentile(percentile) / 1000
+
+    def max_ms(self) -> float | None:
+        return self.histogram.get_max_value() / 1000 if self.requests else None
+
+    @property
+    def error_ratio(self) -> float | None:
+        return self.failures / self.requests if self.requests else None
+
+
+class LatencyBook:
+    """Tallies keyed by ``"<TYPE> <name>"``, plus the aggregate over all but journeys."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, RequestTally] = {}
+
+    def record(self, request_type: str, name: str, response_time_ms: float, failed: bool) -> None:
+        self.tallies.setdefault(f"{request_type} {name}", RequestTally()).record(response_time_ms, failed)
+        if request_type != JOURNEY_REQUEST_TYPE:
+            self.tallies.setdefault(AGGREGATED, RequestTally()).record(response_time_ms, failed)
+
+    def find(self, request: str) -> RequestTally | None:
+        """The tally for ``request``, which may be a full key or a bare name without its type."""
+        if request in self.tallies:
+            return self.tallies[request]
+        matches = [tally for key, tally in self.tallies.items() if key.split(" ", 1)[-1] == request]
+        return matches[0] if len(matches) == 1 else None
+
+    def export(self) -> dict[str, dict]:
+        """A picklable form for Locust's worker-to-master reports."""
+        return {
+            key: {"histogram": tally.histogram.encode().decode("ascii"), "requests": tally.requests, "failures": tally.failures}
+            for key, tally in self.tallies.items()
+        }
+
+    def merge(self, exported: dict[str, dict]) -> None:
+        for key, data in exported.items():
+            tally = self.tallies.setdefault(key, RequestTally())
+            tally.histogram.add(HdrHistogram.decode(data["histogram"].encode("ascii")))
+            tally.requests += data["requests"]
+            tally.failures += data["failures"]
+
+    def clear(self) -> None:
+        self.tallies.clear()

@@ -1,0 +1,190 @@
+"""An OpenAI-compatible LLM provider stub that doubles as a fault injector.
+
+Hive reaches it through its own LiteLLM path (``provider: openai`` with an ``api_base``), so
+the real request/response code of Hive runs; only the model is fake. Its faults (slow first
+token, slow tokens, a failing share of calls, a hard outage) are changed at run time through
+``/admin/faults`` so chaos experiments can make the provider slow or broken and restore it.
+
+Run it with ``python -m hive_resilience.llm_stub --port 8790``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import time
+import uuid
+from dataclasses import asdict, dataclass, fields
+
+from aiohttp import web
+
+REPLY_TEXT = "Hello from the hive-resilience LLM stub. Your message was received and handled."
+MODEL_NAME = "fake-model"
+
+
+@dataclass
+class Faults:
+    """What the stub does wrong right now; all zero/False means a healthy provider."""
+
+    first_token_delay_ms: float = 0.0
+    token_delay_ms: float = 0.0
+    failure_ratio: float = 0.0
+    outage: bool = False
+
+    def update(self, changes: dict) -> None:
+        """Apply a partial update, refusing unknown keys and out-of-range values."""
+        known = {f.name: f.type for f in fields(self)}
+        unknown = sorted(set(changes) - set(known))
+        if unknown:
+            raise ValueError(f"unknown fault keys {unknown}; allowed: {sorted(known)}")
+        for key, value in changes.items():
+            if key == "outage":
+                if not isinstance(value, bool):
+                    raise ValueError("outage must be true or false")
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+                raise ValueError(f"{key} must be a number >= 0")
+            elif key == "failure_ratio" and value > 1:
+                raise ValueError("failure_ratio must be between 0 and 1")
+        for key, value in changes.items():
+            setattr(self, key, value if key == "outage" else float(value))
+
+
+@dataclass
+class CallCounts:
+    """What the stub has served, so tests can prove that traffic reached the provider."""
+
+    calls: int = 0
+    streamed: int = 0
+    failed: int = 0
+
+
+class LlmStub:
+    """The aiohttp application: chat completions, models, health and the admin endpoints."""
+
+    def __init__(self) -> None:
+        self.faults = Faults()
+        self.counts = CallCounts()
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.add_routes(
+            [
+                web.post("/v1/chat/completions", self.chat_completions),
+                web.get("/v1/models", self.models),
+                web.get("/health", self.health),
+                web.get("/admin/faults", self.get_faults),
+                web.put("/admin/faults", self.put_faults),
+                web.post("/admin/faults/reset", self.reset_faults),
+                web.get("/admin/stats", self.stats),
+            ]
+        )
+        return app
+
+    async def health(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    async def models(self, _: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [{"id": MODEL_NAME, "object": "model"}]})
+
+    async def get_faults(self, _: web.Request) -> web.Response:
+        return web.json_response(asdict(self.faults))
+
+    async def put_faults(self, request: web.Request) -> web.Response:
+        try:
+            changes = await request.json()
+            if not isinstance(changes, dict):
+                raise ValueError("body must be a JSON object")
+            self.faults.update(changes)
+        except (ValueError, json.JSONDecodeError) as error:
+            return web.json_response({"error": str(error)}, status=400)
+        return web.json_response(asdict(self.faults))
+
+    async def reset_faults(self, _: web.Request) -> web.Response:
+        self.faults = Faults()
+        return web.json_response(asdict(self.faults))
+
+    async def stats(self, _: web.Request) -> web.Response:
+        return web.json_response(asdict(self.counts))
+
+    async def chat_completions(self, request: web.Request) -> web.StreamResponse:
+        self.counts.calls += 1
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return _openai_error(400, "invalid_request_error", "request body is not JSON")
+        faults = self.faults
+        if faults.outage or random.random() < faults.failure_ratio:
+            self.counts.failed += 1
+            return _openai_error(503, "server_error", "the LLM provider is unavailable (injected fault)")
+        await asyncio.sleep(faults.first_token_delay_ms / 1000)
+        tokens = REPLY_TEXT.split(" ")
+        tokens = [token + " " for token in tokens[:-1]] + tokens[-1:]
+        if body.get("stream"):
+            self.counts.streamed += 1
+            return await self._stream(request, tokens, faults.token_delay_ms)
+        await asyncio.sleep(faults.token_delay_ms * len(tokens) / 1000)
+        return web.json_response(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": MODEL_NAME,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": "".join(tokens)},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": _usage(tokens),
+            }
+        )
+
+    async def _stream(self, request: web.Request, tokens: list[str], token_delay_ms: float) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        completion_id = f"chatcmpl-{uuid.uuid4().hex}"
+        created = int(time.time())
+
+        def chunk(delta: dict, finish_reason: str | None, usage: dict | None = None) -> bytes:
+            payload = {
+                "id": completion_id,
+                "object": "chat.completion.chunk",
+                "created": created,
+                "model": MODEL_NAME,
+                "choices": [{"index": 0, "delta": delta, "finish_reason": finish_reason}],
+            }
+            if usage:
+                payload["usage"] = usage
+            return f"data: {json.dumps(payload)}\n\n".encode()
+
+        await response.write(chunk({"role": "assistant", "content": ""}, None))
+        for token in tokens:
+            await asyncio.sleep(token_delay_ms / 1000)
+            await response.write(chunk({"content": token}, None))
+        await response.write(chunk({}, "stop", _usage(tokens)))
+        await response.write(b"data: [DONE]\n\n")
+        await response.write_eof()
+        return response
+
+
+def _usage(tokens: list[str]) -> dict:
+    return {"prompt_tokens": 10, "completion_tokens": len(tokens), "total_tokens": 10 + len(tokens)}
+
+
+def _openai_error(status: int, kind: str, message: str) -> web.Response:
+    return web.json_response({"error": {"message": message, "type": kind, "code": status}}, status=status)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="OpenAI-compatible LLM stub with injectable faults.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8790, help="port to bind (default 8790)")
+    args = parser.parse_args(argv)
+    web.run_app(LlmStub().app(), host=args.host, port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

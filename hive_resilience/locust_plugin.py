@@ -1,0 +1,227 @@
+"""The suite's Locust plugin: scenario options, exact latencies, generator CPU and the SLO gate.
+
+It extends Locust through its events, as Locust intends: ``init_command_line_parser`` adds
+``--scenario`` and friends, ``init`` applies the scenario to the user classes and the shape,
+``request`` feeds exact histograms, ``report_to_master``/``worker_report`` merge them across
+workers, and ``quitting`` evaluates the SLOs, writes the report and sets the exit code.
+The user classes in ``load/`` import this module, which registers the listeners once.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import gevent
+import psutil
+from locust import between, events
+from locust.env import Environment
+from locust.runners import WorkerRunner
+from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
+
+from hive_resilience import report
+from hive_resilience.latency import LatencyBook
+from hive_resilience.resources import per_component_summary, read_samples, resource_figures
+from hive_resilience.scenario import Scenario, ScenarioError, load_scenario
+from hive_resilience.slo import SloVerdict, all_held, evaluate_request_slos, evaluate_resource_slos
+
+CPU_SAMPLE_INTERVAL_S = 2.0
+SESSIONS_CREATED_REQUEST = "POST /api/sessions"
+REPORT_KEY = "hive_resilience"
+
+
+@dataclass
+class RunRecord:
+    """What this Locust process has measured so far (on a worker: since its last report)."""
+
+    scenario: Scenario | None = None
+    report_dir: Path | None = None
+    book: LatencyBook = field(default_factory=LatencyBook)
+    cpu_samples: list[float] = field(default_factory=list)
+    started_at: float | None = None
+    targets: dict[str, str] = field(default_factory=dict)
+
+
+RUN = RunRecord()
+
+
+@events.init_command_line_parser.add_listener
+def add_arguments(parser) -> None:
+    parser.add_argument("--scenario", default="smoke", env_var="HIVE_RESILIENCE_SCENARIO",
+                       help="Scenario name in scenarios/ or a path to a scenario YAML file (default: smoke)")
+    parser.add_argument("--duration", default=None, env_var="HIVE_RESILIENCE_DURATION",
+                       help="Compress the scenario's stages to this total length, e.g. 30s (the report says so)")
+    parser.add_argument("--mcp-host", default=None, env_var="HIVE_RESILIENCE_MCP_HOST",
+                       help="Base URL of the tools MCP server, e.g. http://127.0.0.1:4001 (default: the scenario's)")
+    parser.add_argument("--report-dir", default=None, env_var="HIVE_RESILIENCE_REPORT_DIR",
+                       help="Folder for this run's report (default: reports/<timestamp>-<scenario>)")
+    parser.add_argument("--resource-samples", default=None, env_var="HIVE_RESILIENCE_RESOURCE_SAMPLES",
+                       include_in_web_ui=False,
+                       help="CSV of target process samples for resource SLOs (written by `hive-resilience run`)")
+
+
+@events.init.add_listener
+def apply_scenario(environment: Environment, **_: object) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    try:
+        scenario = load_scenario(options.scenario, options.duration)
+    except ScenarioError as error:
+        sys.stderr.write(f"hive-resilience: {error}\n")
+        sys.exit(2)
+    RUN.scenario = scenario
+    _configure_user_classes(environment, scenario, options)
+    if environment.shape_class is not None:
+        environment.shape_class.stages = scenario.stages
+    if not isinstance(environment.runner, WorkerRunner):
+        RUN.report_dir = Path(options.report_dir) if options.report_dir else report.new_run_dir(scenario.name)
+        RUN.report_dir.mkdir(parents=True, exist_ok=True)
+        if not options.html_file:
+            options.html_file = str(RUN.report_dir / "locust.html")
+        if not options.csv_prefix:
+            _start_csv_writer(environment, str(RUN.report_dir / "locust"))
+    gevent.spawn(_sample_generator_cpu, environment)
+
+
+def _configure_user_classes(environment: Environment, scenario: Scenario, options) -> None:
+    """Weights, waits and hosts from the scenario; classes it does not use are dropped."""
+    selected = []
+    for user_class in environment.user_classes:
+        config = scenario.user_classes.get(user_class.__name__)
+        if config is None or config.weight == 0:
+            continue
+        user_class.weight = config.weight
+        user_class.wait_time = between(*config.wait_s)
+        user_class.configure(config, scenario, options)
+        RUN.targets[user_class.__name__] = _without_credentials(user_class.target_url())
+        selected.append(user_class)
+    if not selected:
+        sys.stderr.write(f"hive-resilience: scenario {scenario.name!r} selects none of the loaded user classes\n")
+        sys.exit(2)
+    environment.user_classes[:] = selected
+
+
+def _start_csv_writer(environment: Environment, prefix: str) -> None:
+    """Locust's own CSV writer with full history, for runs started without ``--csv``."""
+    writer = StatsCSVFileWriter(environment, PERCENTILES_TO_REPORT, prefix, full_history=True)
+    gevent.spawn(writer.stats_writer)
+    environment.events.quit.add_listener(lambda **_: writer.close_files())
+
+
+def _sample_generator_cpu(environment: Environment) -> None:
+    """This process's CPU while users run: a saturated generator makes the target look slow."""
+    process = psutil.Process()
+    process.cpu_percent(None)
+    while True:
+        gevent.sleep(CPU_SAMPLE_INTERVAL_S)
+        runner = environment.runner
+        if runner is not None and runner.state in ("spawning", "running"):
+            RUN.cpu_samples.append(process.cpu_percent(None))
+        else:
+            process.cpu_percent(None)
+
+
+@events.test_start.add_listener
+def reset_measurements(**_: object) -> None:
+    RUN.book.clear()
+    RUN.cpu_samples.clear()
+    RUN.started_at = time.time()
+
+
+@events.request.add_listener
+def record_request(request_type: str, name: str, response_time: float, exception: BaseException | None, **_: object) -> None:
+    RUN.book.record(request_type, name, response_time or 0.0, exception is not None)
+
+
+@events.report_to_master.add_listener
+def send_measurements(data: dict, **_: object) -> None:
+    data[REPORT_KEY] = {"book": RUN.book.export(), "cpu": list(RUN.cpu_samples)}
+    RUN.book.clear()
+    RUN.cpu_samples.clear()
+
+
+@events.worker_report.add_listener
+def merge_measurements(data: dict, **_: object) -> None:
+    if REPORT_KEY in data:
+        RUN.book.merge(data[REPORT_KEY]["book"])
+        RUN.cpu_samples.extend(data[REPORT_KEY]["cpu"])
+
+
+@events.quitting.add_listener
+def gate(environment: Environment, **_: object) -> None:
+    """Evaluate the SLOs once (never on a worker), write the report, set the exit code."""
+    if isinstance(environment.runner, WorkerRunner) or RUN.scenario is None or RUN.report_dir is None:
+        return
+    summary = build_summary(environment)
+    report.write_summary(RUN.report_dir, summary)
+    report.write_junit(RUN.report_dir, RUN.scenario.name, [SloVerdict(**v) for v in summary["slos"]])
+    print("\n".join(report.verdict_lines(summary)), flush=True)
+    environment.process_exit_code = 0 if summary["passed"] else 1
+
+
+def build_summary(environment: Environment) -> dict:
+    scenario = RUN.scenario
+    assert scenario is not None and RUN.report_dir is not None
+    ended_at = time.time()
+    duration_s = ended_at - RUN.started_at if RUN.started_at else 0.0
+    slos = scenario.effective_slos()
+    verdicts = evaluate_request_slos(slos, RUN.book, duration_s)
+    resources = _resources(environment)
+    verdicts += evaluate_resource_slos(slos, resources["figures"] if resources else None)
+    generator = report.generator_figures(RUN.cpu_samples)
+    exceptions = sum(entry["count"] for entry in environment.runner.exceptions.values()) if environment.runner else 0
+    warnings = []
+    if generator["saturated"]:
+        warnings.append(
+            f"the load generator averaged {generator['cpu_percent_mean']:.0f} % of a core: it, not the target, "
+            "may have set the pace (use more Locust workers or a bigger machine)"
+        )
+    if exceptions:
+        warnings.append(f"{exceptions} exceptions in load user code (see Locust's log); the measurement is not trustworthy")
+    return {
+        "scenario": {
+            "name": scenario.name,
+            "description": scenario.description,
+            "stages": [stage.model_dump() for stage in scenario.stages],
+            "duration_s": scenario.duration_s,
+            "compressed_from_s": scenario.compressed_from_s,
+        },
+        "targets": RUN.targets,
+        "embedded_target": resources is not None,
+        "started_at": RUN.started_at,
+        "ended_at": ended_at,
+        "duration_s": duration_s,
+        "requests": report.request_rows(RUN.book, duration_s),
+        "generator": generator,
+        "resources": resources,
+        "slos": [verdict.to_dict() for verdict in verdicts],
+        "warnings": warnings,
+        "passed": all_held(verdicts) and not exceptions,
+        "report_dir": str(RUN.report_dir),
+    }
+
+
+def _resources(environment: Environment) -> dict | None:
+    path = environment.parsed_options.resource_samples if environment.parsed_options else None
+    if not path or not Path(path).is_file():
+        return None
+    samples = read_samples(Path(path))
+    created = RUN.book.find(SESSIONS_CREATED_REQUEST)
+    sessions_created = created.requests - created.failures if created else 0
+    return {
+        "figures": resource_figures(samples, sessions_created),
+        "components": per_component_summary(samples),
+        "sessions_created": sessions_created,
+        "samples_csv": str(path),
+    }
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.username or parts.password:
+        parts = parts._replace(netloc=parts.hostname + (f":{parts.port}" if parts.port else ""))
+    return urlunsplit(parts)

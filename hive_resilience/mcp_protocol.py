@@ -1,0 +1,145 @@
+"""MCP over streamable HTTP, the protocol half: messages, session ids, replies, errors.
+
+It holds no HTTP library so that the Locust user (gevent, FastHttpSession) and the blocking
+client used by chaos probes and tests share one implementation of the protocol rules:
+``Accept`` both JSON and SSE, keep ``Mcp-Session-Id`` from ``initialize``, unique JSON-RPC
+ids (duplicates in flight hang the server), replies that may arrive as SSE, and tool failures
+that arrive as HTTP 200.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+
+from hive_resilience.sse import parse_sse
+
+PROTOCOL_VERSION = "2025-06-18"
+ENDPOINT = "/mcp"
+SESSION_HEADER = "Mcp-Session-Id"
+
+
+class McpError(Exception):
+    """A reply that is not a successful JSON-RPC result: HTTP status, protocol or tool error."""
+
+
+class McpSessionExpired(McpError):
+    """The server no longer knows our session (HTTP 404): initialize again."""
+
+
+@dataclass(frozen=True)
+class McpHttpReply:
+    """What any HTTP client got back, reduced to what the protocol needs."""
+
+    status: int
+    content_type: str
+    text: str
+    session_id: str | None = None
+
+
+class McpProtocol:
+    """The protocol state of one client session."""
+
+    def __init__(self, client_name: str = "hive-resilience") -> None:
+        self.client_name = client_name
+        self.session_id: str | None = None
+        self._ids = itertools.count(1)
+
+    def headers(self) -> dict[str, str]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+        if self.session_id:
+            headers[SESSION_HEADER] = self.session_id
+            headers["MCP-Protocol-Version"] = PROTOCOL_VERSION
+        return headers
+
+    def request(self, method: str, params: dict | None = None) -> tuple[int, str]:
+        """A JSON-RPC request body with a fresh id; returns (id, body)."""
+        request_id = next(self._ids)
+        message = {"jsonrpc": "2.0", "id": request_id, "method": method}
+        if params is not None:
+            message["params"] = params
+        return request_id, json.dumps(message)
+
+    def initialize_request(self) -> tuple[int, str]:
+        self.session_id = None
+        return self.request(
+            "initialize",
+            {
+                "protocolVersion": PROTOCOL_VERSION,
+                "capabilities": {},
+                "clientInfo": {"name": self.client_name, "version": "1"},
+            },
+        )
+
+    @staticmethod
+    def initialized_notification() -> str:
+        return json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+    def accept_initialize(self, reply: McpHttpReply, request_id: int) -> dict:
+        """Check an ``initialize`` reply and keep the session id it assigns."""
+        result = self.read_result(reply, request_id)
+        if not reply.session_id:
+            raise McpError(f"initialize answered without an {SESSION_HEADER} header")
+        self.session_id = reply.session_id
+        return result
+
+    def read_result(self, reply: McpHttpReply, request_id: int) -> dict:
+        """The ``result`` of the reply to ``request_id``; raises McpError for anything else."""
+        if reply.status == 404 and self.session_id:
+            self.session_id = None
+            raise McpSessionExpired("HTTP 404: the server does not know this MCP session")
+        if reply.status != 200:
+            raise McpError(f"HTTP {reply.status}: {reply.text[:200]}")
+        message = _reply_message(reply, request_id)
+        if "error" in message:
+            error = message["error"]
+            raise McpError(f"JSON-RPC error {error.get('code')}: {error.get('message')}")
+        if "result" not in message:
+            raise McpError("JSON-RPC reply has neither result nor error")
+        return message["result"]
+
+    def read_tool_result(self, reply: McpHttpReply, request_id: int) -> dict:
+        """Like :meth:`read_result`, and a tool that reports an error also raises McpError."""
+        result = self.read_result(reply, request_id)
+        problem = tool_error(result)
+        if problem:
+            raise McpError(f"tool error: {problem}")
+        return result
+
+
+def tool_error(result: dict) -> str | None:
+    """The error a ``tools/call`` result carries, or None.
+
+    aden-tools report many failures with ``isError: false`` and a JSON text whose ``error``
+    key says what went wrong, so both forms count.
+    """
+    texts = [item.get("text", "") for item in result.get("content", []) if item.get("type") == "text"]
+    if result.get("isError"):
+        return (texts[0] if texts else "isError is true")[:200]
+    for text in texts:
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(payload, dict) and payload.get("error"):
+            return str(payload["error"])[:200]
+    return None
+
+
+def _reply_message(reply: McpHttpReply, request_id: int) -> dict:
+    if reply.content_type.startswith("text/event-stream"):
+        candidates = [event.data for event in parse_sse(reply.text) if event.event == "message"]
+    elif reply.content_type.startswith("application/json"):
+        candidates = [reply.text]
+    else:
+        raise McpError(f"unexpected content type {reply.content_type!r}")
+    for candidate in candidates:
+        try:
+            message = json.loads(candidate)
+        except json.JSONDecodeError:
+            raise McpError(f"reply is not JSON: {candidate[:100]!r}") from None
+        for item in message if isinstance(message, list) else [message]:
+            if isinstance(item, dict) and item.get("id") == request_id:
+                return item
+    raise McpError(f"no reply to JSON-RPC id {request_id} in the response")

@@ -1,0 +1,251 @@
+"""Scenarios: load plans and SLOs as YAML, validated when loaded.
+
+A scenario says how many users of which classes hit which hosts for how long, in one or more
+stages, and which SLOs the run must meet. Validation happens at load time so a typo fails in
+a second, with the file, the key and what is allowed, not after a ten-minute run.
+
+This module must not import Locust: the runner and the chaos process use it, and importing
+Locust monkey-patches the standard library with gevent.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS_DIR = Path(os.environ.get("HIVE_RESILIENCE_SCENARIOS_DIR", REPO_ROOT / "scenarios"))
+
+USER_CLASS_NAMES = ("HiveApiUser", "McpToolsUser")
+AGGREGATED = "Aggregated"
+"""The request name Locust gives the total over all requests; SLOs use the same name."""
+
+LatencyMetric = Literal["p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
+RequestMetric = Literal["error_ratio", "requests", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
+ResourceMetric = Literal["rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session"]
+RESOURCE_METRICS: tuple[str, ...] = ResourceMetric.__args__  # type: ignore[attr-defined]
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be used; the message names the file and the key."""
+
+
+def parse_duration_s(value: str | int | float) -> float:
+    """Seconds from ``90``, ``"90"``, ``"90s"``, ``"5m"``, ``"1h30m"``; raises ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        text = value.strip().lower()
+        if re.fullmatch(r"\d+(\.\d+)?", text):
+            seconds = float(text)
+        elif text and _DURATION_PART.sub("", text) == "":
+            units = {"h": 3600, "m": 60, "s": 1}
+            seconds = sum(float(amount) * units[unit] for amount, unit in _DURATION_PART.findall(text))
+        else:
+            raise ValueError(f"{value!r} is not a duration (use e.g. 30s, 5m, 1h30m)")
+    if seconds <= 0:
+        raise ValueError(f"{value!r} must be longer than zero")
+    return seconds
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Stage(_Strict):
+    """Hold ``users`` users (reached at ``spawn_rate`` per second) for ``duration_s``."""
+
+    duration_s: float = Field(alias="duration")
+    users: int = Field(ge=0)
+    spawn_rate: float = Field(gt=0)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("duration_s", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration_s(value)  # type: ignore[arg-type]
+
+
+class UserClassConfig(_Strict):
+    """How much of the load one user class carries, where it sends it and how long it thinks."""
+
+    weight: int = Field(default=1, ge=0)
+    host: str | None = None
+    wait_s: tuple[float, float] = (1.0, 3.0)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^/\s]+/?", value):
+            raise ValueError(f"{value!r} is not a base URL like http://127.0.0.1:8787")
+        return value.rstrip("/") if value else value
+
+    @field_validator("wait_s")
+    @classmethod
+    def _wait(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if value[0] < 0 or value[1] < value[0]:
+            raise ValueError("wait_s must be [min, max] with 0 <= min <= max")
+        return value
+
+
+class Slo(_Strict):
+    """One objective: ``metric`` of ``request`` must stay at or under ``max`` (or over ``min``).
+
+    Request metrics use the gate's exact response times; resource metrics are sampled from
+    the embedded target's processes and are not measured against a remote host.
+    """
+
+    metric: RequestMetric | ResourceMetric
+    request: str = AGGREGATED
+    max: float | None = None
+    min: float | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Slo:
+        if (self.max is None) == (self.min is None):
+            raise ValueError(f"SLO on {self.metric} needs exactly one of 'max' or 'min'")
+        if self.metric in RESOURCE_METRICS and self.request != AGGREGATED:
+            raise ValueError(f"resource metric {self.metric} applies to the whole target; drop 'request'")
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.metric, self.request)
+
+    @property
+    def label(self) -> str:
+        bound = f"<= {self.max:g}" if self.max is not None else f">= {self.min:g}"
+        return f"{self.metric} {bound} ({self.request})"
+
+
+DEFAULT_SLOS: tuple[Slo, ...] = (
+    # The production alert rules: errors under 5 %, p99 under 2 s; and a run that made no
+    # request at all is never green.
+    Slo(metric="error_ratio", max=0.05),
+    Slo(metric="p99_ms", max=2000),
+    Slo(metric="requests", min=1),
+)
+
+
+class Scenario(_Strict):
+    """A validated load plan. Build it with :func:`load_scenario`."""
+
+    name: str
+    description: str = ""
+    stages: tuple[Stage, ...]
+    user_classes: dict[str, UserClassConfig] = Field(default_factory=lambda: {"HiveApiUser": UserClassConfig()})
+    slos: tuple[Slo, ...] = ()
+    reply_timeout_s: float = Field(default=30.0, gt=0)
+    compressed_from_s: float | None = None
+
+    @field_validator("user_classes")
+    @classmethod
+    def _known_classes(cls, value: dict[str, UserClassConfig]) -> dict[str, UserClassConfig]:
+        unknown = sorted(set(value) - set(USER_CLASS_NAMES))
+        if unknown:
+            raise ValueError(f"unknown user class {unknown[0]!r}; allowed: {', '.join(USER_CLASS_NAMES)}")
+        if not value or all(config.weight == 0 for config in value.values()):
+            raise ValueError("at least one user class needs a weight above 0")
+        return value
+
+    @property
+    def duration_s(self) -> float:
+        return sum(stage.duration_s for stage in self.stages)
+
+    @property
+    def peak_users(self) -> int:
+        return max(stage.users for stage in self.stages)
+
+    def effective_slos(self) -> tuple[Slo, ...]:
+        """The production defaults, each replaced by a scenario SLO on the same metric and request."""
+        own = {slo.key: slo for slo in self.slos}
+        defaults = tuple(slo for slo in DEFAULT_SLOS if slo.key not in own)
+        return defaults + self.slos
+
+    def compressed_to(self, total_s: float) -> Scenario:
+        """The same stages scaled to ``total_s`` seconds in all, for short CI runs."""
+        factor = total_s / self.duration_s
+        stages = tuple(stage.model_copy(update={"duration_s": max(1.0, stage.duration_s * factor)}) for stage in self.stages)
+        return self.model_copy(update={"stages": stages, "compressed_from_s": self.compressed_from_s or self.duration_s})
+
+
+def resolve_scenario_path(name_or_path: str) -> Path:
+    """A scenario file from a name in ``scenarios/`` or a path to a YAML file."""
+    candidate = Path(name_or_path)
+    if candidate.suffix in (".yaml", ".yml") or candidate.parent != Path("."):
+        if not candidate.is_file():
+            raise ScenarioError(f"scenario file {candidate} does not exist")
+        return candidate
+    path = SCENARIOS_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise ScenarioError(f"unknown scenario {name_or_path!r}; available: {', '.join(available_scenarios()) or 'none'}")
+    return path
+
+
+def available_scenarios() -> list[str]:
+    return sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml"))
+
+
+def load_scenario(name_or_path: str, duration: str | None = None) -> Scenario:
+    """Load and validate a scenario, optionally compressed to ``duration`` (e.g. ``"30s"``)."""
+    path = resolve_scenario_path(name_or_path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ScenarioError(f"{path}: not valid YAML: {str(error).splitlines()[0]}") from None
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path}: must be a mapping of keys such as name, stages, slos")
+    raw.setdefault("name", path.stem)
+    simple_keys = {"users", "spawn_rate", "duration"} & set(raw)
+    if simple_keys and "stages" in raw:
+        raise ScenarioError(f"{path}: use either 'stages' or users/spawn_rate/duration, not both")
+    if simple_keys:
+        raw["stages"] = [{key: raw.pop(key) for key in ("duration", "users", "spawn_rate") if key in raw}]
+    try:
+        scenario = Scenario.model_validate(raw)
+    except ValidationError as error:
+        raise ScenarioError(f"{path}: {_first_problem(error)}") from None
+    if duration is not None:
+        try:
+            scenario = scenario.compressed_to(parse_duration_s(duration))
+        except ValueError as error:
+            raise ScenarioError(f"--duration: {error}") from None
+    return scenario
+
+
+def _first_problem(error: ValidationError) -> str:
+    problem = error.errors()[0]
+    key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+    message = problem["msg"].removeprefix("Value error, ")
+    if problem["type"] == "extra_forbidden":
+        return f"unknown key {key!r}; allowed here: {_allowed_keys(problem['loc'])}"
+    if problem["type"] == "literal_error":
+        return f"key {key!r}: {message}"
+    return f"key {key!r}: {message}" + (f" (got {problem['input']!r})" if "input" in problem and not isinstance(problem["input"], dict) else "")
+
+
+def _allowed_keys(location: tuple) -> str:
+    models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo}
+    model = models.get(str(location[0])) if len(location) > 1 else Scenario
+    names = [field.alias or name for name, field in model.model_fields.items()] if model else []
+    return ", ".join(name for name in names if name != "compressed_from_s")
+
+
+def stage_at(stages: tuple[Stage, ...], run_time_s: float) -> Stage | None:
+    """The stage that is active ``run_time_s`` seconds into the run, or None when it is over."""
+    elapsed = 0.0
+    for stage in stages:
+        elapsed += stage.duration_s
+        if run_time_s < elapsed:
+            return stage
+    return None

@@ -1,0 +1,366 @@
+"""The embedded target: the real Hive, its tools MCP server and the LLM stub on loopback.
+
+``EmbeddedTarget`` starts the three processes in a run folder (logs, throwaway ``HOME`` and
+``HIVE_HOME``, a state file), waits until they really serve (health, an MCP session, one Hive
+session created and deleted), and stops only what it started: gracefully, then by force.
+The state file lets ``hive-resilience target down`` stop a target that another process
+brought up, and lets chaos actions find the process of a component.
+"""
+
+from __future__ import annotations
+
+import errno
+import importlib.util
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import psutil
+
+from hive_resilience.mcp_client import McpClient
+from hive_resilience.mcp_protocol import McpError
+
+LOOPBACK = "127.0.0.1"
+STATE_FILE = "target.json"
+STARTUP_TIMEOUT_S = 90.0
+STOP_GRACE_S = 10.0
+COMPONENTS = ("llm-stub", "tools", "hive-api")
+"""Start order; stop order is the reverse."""
+
+
+class TargetError(RuntimeError):
+    """The target cannot be started, reached or stopped; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class TargetPorts:
+    """Loopback ports of the three components; defaults follow Hive's own (8787 API, 4001 MCP)."""
+
+    api: int = 8787
+    mcp: int = 4001
+    llm: int = 8790
+
+    def of(self, component: str) -> int:
+        return {"hive-api": self.api, "tools": self.mcp, "llm-stub": self.llm}[component]
+
+
+@dataclass
+class ComponentProcess:
+    """A started process, recorded well enough to find it again and not kill a stranger."""
+
+    pid: int
+    create_time: float
+    argv: list[str]
+    log: str
+
+    def process(self) -> psutil.Process | None:
+        """The live process if it is still the one we started, else None."""
+        try:
+            process = psutil.Process(self.pid)
+            if abs(process.create_time() - self.create_time) > 0.01 or process.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return process
+        except psutil.NoSuchProcess:
+            return None
+
+    def group_members(self) -> list[psutil.Process]:
+        """Processes still in the component's process group, its children included."""
+        members = []
+        for process in psutil.process_iter(["pid", "create_time"]):
+            try:
+                if os.getpgid(process.pid) == self.pid and process.info["create_time"] >= self.create_time - 0.01:
+                    members.append(process)
+            except (ProcessLookupError, psutil.NoSuchProcess):
+                continue
+        return members
+
+
+@dataclass
+class TargetState:
+    ports: TargetPorts
+    components: dict[str, ComponentProcess] = field(default_factory=dict)
+
+    def save(self, path: Path) -> None:
+        data = {"ports": asdict(self.ports), "components": {name: asdict(c) for name, c in self.components.items()}}
+        path.write_text(json.dumps(data, indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> TargetState:
+        data = json.loads(path.read_text())
+        return cls(TargetPorts(**data["ports"]), {name: ComponentProcess(**c) for name, c in data["components"].items()})
+
+
+class EmbeddedTarget:
+    """The real Hive on loopback. Use as a context manager, or ``up()`` / ``down()``."""
+
+    def __init__(self, run_dir: Path, ports: TargetPorts = TargetPorts(), startup_timeout_s: float = STARTUP_TIMEOUT_S):
+        self.run_dir = Path(run_dir).resolve()
+        self.ports = ports
+        self.startup_timeout_s = startup_timeout_s
+        self.state = TargetState(ports)
+        self._popen: dict[str, subprocess.Popen] = {}
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.api}"
+
+    @property
+    def mcp_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.mcp}"
+
+    @property
+    def llm_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.llm}"
+
+    @property
+    def home(self) -> Path:
+        return self.run_dir / "home"
+
+    @property
+    def hive_home(self) -> Path:
+        return self.home / ".hive"
+
+    @property
+    def state_path(self) -> Path:
+        return self.run_dir / STATE_FILE
+
+    def __enter__(self) -> EmbeddedTarget:
+        self.up()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.down()
+
+    @classmethod
+    def attach(cls, run_dir: Path) -> EmbeddedTarget:
+        """The target whose state file is in ``run_dir``, started by this or another process."""
+        state_path = Path(run_dir) / STATE_FILE
+        if not state_path.is_file():
+            raise TargetError(f"no embedded target was started in {run_dir} (no {STATE_FILE} there)")
+        state = TargetState.load(state_path)
+        target = cls(run_dir, state.ports)
+        target.state = state
+        return target
+
+    def up(self) -> None:
+        """Start all components and wait until each one really serves; on failure stop them all."""
+        _require_installed()
+        if self.state_path.is_file() and any(c.process() for c in TargetState.load(self.state_path).components.values()):
+            raise TargetError(f"a target started from {self.run_dir} is still running; run `hive-resilience target down` first")
+        for component in COMPONENTS:
+            _require_free_port(component, self.ports.of(component))
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        self.hive_home.mkdir(parents=True, exist_ok=True)
+        self._write_hive_configuration()
+        try:
+            for component in COMPONENTS:
+                self.start_component(component)
+            for component in COMPONENTS:
+                self.wait_until_ready(component)
+        except BaseException:
+            self.down()
+            raise
+
+    def start_component(self, component: str) -> None:
+        """Start one component (again) with its recorded command line and environment."""
+        log_path = self.run_dir / "logs" / f"{component}.log"
+        argv = self._argv(component)
+        with open(log_path, "ab") as log:
+            popen = subprocess.Popen(
+                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                env=self._environment(), cwd=self.run_dir, start_new_session=True,
+            )
+        self._popen[component] = popen
+        self.state.components[component] = ComponentProcess(
+            popen.pid, psutil.Process(popen.pid).create_time(), argv, str(log_path)
+        )
+        self.state.save(self.state_path)
+
+    def wait_until_ready(self, component: str, timeout_s: float | None = None) -> float:
+        """Block until ``component`` serves for real; returns the seconds it took."""
+        started = time.monotonic()
+        deadline = started + (timeout_s or self.startup_timeout_s)
+        last_problem = "no answer yet"
+        while time.monotonic() < deadline:
+            self._fail_if_exited(component)
+            try:
+                self._check_ready(component)
+                return time.monotonic() - started
+            except (OSError, McpError, ValueError, KeyError) as problem:
+                last_problem = str(problem)
+            time.sleep(0.25)
+        raise TargetError(
+            f"{component} did not become ready on port {self.ports.of(component)} within "
+            f"{timeout_s or self.startup_timeout_s:.0f} s ({last_problem}); see its log: {self._log(component)}"
+        )
+
+    def stop_component(self, component: str, grace_s: float = STOP_GRACE_S) -> None:
+        """SIGTERM the component's process group, SIGKILL what is left after ``grace_s``."""
+        recorded = self.state.components.get(component)
+        if recorded is None:
+            return
+        members = recorded.group_members()
+        for process in members:
+            _signal(process, signal.SIGTERM)
+        _, alive = psutil.wait_procs(members, timeout=grace_s)
+        for process in alive:
+            _signal(process, signal.SIGKILL)
+        psutil.wait_procs(alive, timeout=5)
+        if component in self._popen:
+            self._popen.pop(component).wait(timeout=5)
+
+    def down(self) -> None:
+        """Stop only what this target started, newest first, and forget it."""
+        for component in reversed(COMPONENTS):
+            self.stop_component(component)
+        self.state.components.clear()
+        if self.state_path.exists():
+            self.state.save(self.state_path)
+
+    def status(self) -> dict[str, dict]:
+        """Per component: pid, whether it runs and answers, its URL and log."""
+        report = {}
+        for component in COMPONENTS:
+            recorded = self.state.components.get(component)
+            running = bool(recorded and recorded.process())
+            try:
+                self._check_health(component)
+                healthy = True
+            except (OSError, ValueError, McpError):
+                healthy = False
+            report[component] = {
+                "pid": recorded.pid if recorded else None,
+                "running": running,
+                "healthy": healthy,
+                "url": self._url(component),
+                "log": recorded.log if recorded else None,
+            }
+        return report
+
+    def processes(self) -> dict[str, list[psutil.Process]]:
+        """Live processes per component (children included), for resource sampling."""
+        found = {}
+        for component, recorded in self.state.components.items():
+            process = recorded.process()
+            if process is not None:
+                try:
+                    found[component] = [process, *process.children(recursive=True)]
+                except psutil.NoSuchProcess:
+                    continue
+        return found
+
+    def _url(self, component: str) -> str:
+        return {"hive-api": self.api_url, "tools": self.mcp_url, "llm-stub": self.llm_url}[component]
+
+    def _argv(self, component: str) -> list[str]:
+        python = sys.executable
+        if component == "llm-stub":
+            return [python, "-m", "hive_resilience.llm_stub", "--host", LOOPBACK, "--port", str(self.ports.llm)]
+        if component == "tools":
+            return [python, "-m", "hive_resilience.tools_server", "--host", LOOPBACK, "--port", str(self.ports.mcp)]
+        return [_hive_executable(), "serve", "--host", LOOPBACK, "--port", str(self.ports.api)]
+
+    def _environment(self) -> dict[str, str]:
+        environment = dict(os.environ)
+        environment.update(
+            HOME=str(self.home),
+            HIVE_HOME=str(self.hive_home),
+            # Without this LiteLLM fetches its cost map from the internet at start-up.
+            LITELLM_LOCAL_MODEL_COST_MAP="True",
+            PYTHONUNBUFFERED="1",
+        )
+        return environment
+
+    def _write_hive_configuration(self) -> None:
+        """Point Hive's own LiteLLM path at the stub, so no provider key is needed."""
+        configuration_path = self.hive_home / "configuration.json"
+        configuration = json.loads(configuration_path.read_text()) if configuration_path.is_file() else {}
+        configuration["llm"] = {
+            "provider": "openai",
+            "model": "fake-model",
+            "api_base": f"{self.llm_url}/v1",
+            "api_key": "sk-local-stub",
+        }
+        configuration_path.write_text(json.dumps(configuration, indent=2))
+
+    def _check_health(self, component: str) -> None:
+        if component == "tools":
+            body, _ = _http("GET", f"{self.mcp_url}/health")
+            if body.strip() != b"OK":
+                raise ValueError(f"/health answered {body[:50]!r}")
+            return
+        path = "/api/health" if component == "hive-api" else "/health"
+        body, content_type = _http("GET", self._url(component) + path)
+        if not content_type.startswith("application/json") or json.loads(body).get("status") != "ok":
+            raise ValueError(f"{path} answered {content_type} {body[:80]!r}")
+
+    def _check_ready(self, component: str) -> None:
+        self._check_health(component)
+        if component == "tools":
+            with McpClient(self.mcp_url, timeout_s=10) as client:
+                client.list_tools()
+        elif component == "hive-api":
+            # Health answers before sessions work; the first session also pays lazy loading.
+            body, _ = _http("POST", f"{self.api_url}/api/sessions", b"{}", timeout_s=60)
+            session_id = json.loads(body)["session_id"]
+            _http("DELETE", f"{self.api_url}/api/sessions/{session_id}")
+
+    def _fail_if_exited(self, component: str) -> None:
+        popen = self._popen.get(component)
+        recorded = self.state.components.get(component)
+        exit_code = popen.poll() if popen else (None if recorded and recorded.process() else "unknown")
+        if exit_code is not None:
+            raise TargetError(f"{component} exited with code {exit_code} during start-up; see its log: {self._log(component)}")
+
+    def _log(self, component: str) -> str:
+        return str(self.run_dir / "logs" / f"{component}.log")
+
+
+def _http(method: str, url: str, body: bytes | None = None, timeout_s: float = 5.0) -> tuple[bytes, str]:
+    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
+    token = os.environ.get("HIVE_DESKTOP_TOKEN")
+    if token:
+        request.add_header("X-Hive-Token", token)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_s) as response:
+            return response.read(), response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as error:
+        raise ValueError(f"{method} {url} answered HTTP {error.code}") from None
+
+
+def _signal(process: psutil.Process, signum: int) -> None:
+    try:
+        process.send_signal(signum)
+    except psutil.NoSuchProcess:
+        pass
+
+
+def _require_free_port(component: str, port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((LOOPBACK, port))
+        except OSError as error:
+            reason = "is already in use" if error.errno == errno.EADDRINUSE else f"cannot be bound ({error.strerror})"
+            raise TargetError(f"port {port} for {component} {reason}; stop what holds it or choose another port") from None
+
+
+def _hive_executable() -> str:
+    return str(Path(sys.executable).parent / "hive")
+
+
+def _require_installed() -> None:
+    missing = [name for name in ("framework", "aden_tools") if importlib.util.find_spec(name) is None]
+    if missing or not Path(_hive_executable()).exists():
+        raise TargetError(
+            f"Hive is not installed in {sys.prefix}: run `bash scripts/setup` "
+            "(it installs aden-hive[server]==1.0.12 and aden-tools==1.0.12)"
+        )
