@@ -19,6 +19,8 @@ import psutil
 COLUMNS = ("timestamp", "component", "rss_bytes", "cpu_percent")
 SAMPLE_INTERVAL_S = 2.0
 MIN_SPAN_FOR_GROWTH_S = 10.0
+WARMUP_FRACTION = 0.2
+"""Growth ignores the first fifth of the run: lazy loading and caches filling are not leaks."""
 
 
 class ResourceSampler:
@@ -88,8 +90,9 @@ def read_samples(csv_path: Path) -> list[dict]:
 def resource_figures(samples: list[dict], sessions_created: int) -> dict[str, float | None]:
     """Peak RSS, RSS growth per hour (least-squares slope) and per session, for the SLO gate.
 
-    Growth needs samples spanning at least ten seconds; figures that cannot be computed are
-    None, and an SLO on them fails rather than passing unmeasured.
+    Growth is measured after warm-up and needs samples spanning at least ten seconds there;
+    figures that cannot be computed are None, and an SLO on them fails rather than passing
+    unmeasured. Sessions are assumed spread evenly over the run.
     """
     totals: dict[float, int] = defaultdict(int)
     for sample in samples:
@@ -98,15 +101,16 @@ def resource_figures(samples: list[dict], sessions_created: int) -> dict[str, fl
     if not points:
         return {"rss_mb": None, "rss_growth_mb_per_hour": None, "rss_growth_kb_per_session": None}
     peak_mb = max(rss for _, rss in points) / 2**20
-    span_s = points[-1][0] - points[0][0]
+    warm_from = points[0][0] + (points[-1][0] - points[0][0]) * WARMUP_FRACTION
+    steady = [point for point in points if point[0] >= warm_from]
     growth_per_hour = growth_per_session = None
-    if len(points) >= 3 and span_s >= MIN_SPAN_FOR_GROWTH_S:
-        growth_per_hour = _slope(points) * 3600 / 2**20
+    if len(steady) >= 3 and steady[-1][0] - steady[0][0] >= MIN_SPAN_FOR_GROWTH_S:
+        growth_bytes_per_s = _slope(steady)
+        growth_per_hour = growth_bytes_per_s * 3600 / 2**20
         if sessions_created > 0:
-            edge = max(1, len(points) // 5)
-            first = sum(rss for _, rss in points[:edge]) / edge
-            last = sum(rss for _, rss in points[-edge:]) / edge
-            growth_per_session = (last - first) / 1024 / sessions_created
+            # Sessions are spread over the whole run; count those made after warm-up.
+            steady_sessions = sessions_created * (1 - WARMUP_FRACTION)
+            growth_per_session = growth_bytes_per_s * (steady[-1][0] - steady[0][0]) / 1024 / steady_sessions
     return {"rss_mb": peak_mb, "rss_growth_mb_per_hour": growth_per_hour, "rss_growth_kb_per_session": growth_per_session}
 
 

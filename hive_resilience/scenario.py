@@ -25,10 +25,13 @@ USER_CLASS_NAMES = ("HiveApiUser", "McpToolsUser")
 AGGREGATED = "Aggregated"
 """The request name Locust gives the total over all requests; SLOs use the same name."""
 
-LatencyMetric = Literal["p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
-RequestMetric = Literal["error_ratio", "requests", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms"]
-ResourceMetric = Literal["rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session"]
-RESOURCE_METRICS: tuple[str, ...] = ResourceMetric.__args__  # type: ignore[attr-defined]
+Metric = Literal[
+    # Per request name (or the aggregate), from the exact response times:
+    "error_ratio", "requests", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
+    # For the whole embedded target, from its sampled processes:
+    "rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session",
+]
+RESOURCE_METRICS = ("rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session")
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 
@@ -105,7 +108,7 @@ class Slo(_Strict):
     the embedded target's processes and are not measured against a remote host.
     """
 
-    metric: RequestMetric | ResourceMetric
+    metric: Metric
     request: str = AGGREGATED
     max: float | None = None
     min: float | None = None
@@ -236,9 +239,13 @@ def _first_problem(error: ValidationError) -> str:
 
 def _allowed_keys(location: tuple) -> str:
     models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo}
-    model = models.get(str(location[0])) if len(location) > 1 else Scenario
-    names = [field.alias or name for name, field in model.model_fields.items()] if model else []
-    return ", ".join(name for name in names if name != "compressed_from_s")
+    if len(location) > 1:
+        model = models[str(location[0])]
+        names = [field.alias or name for name, field in model.model_fields.items()]
+    else:
+        names = [name for name in Scenario.model_fields if name != "compressed_from_s"]
+        names[names.index("stages")] = "stages (or users, spawn_rate, duration)"
+    return ", ".join(names)
 
 
 def stage_at(stages: tuple[Stage, ...], run_time_s: float) -> Stage | None:

@@ -42,7 +42,7 @@ class HiveApiUser(FastHttpUser):
 
     @task(1)
     def health(self) -> None:
-        with self.client.get("/api/health", name="GET /api/health", headers=self.headers, catch_response=True) as response:
+        with self.client.get("/api/health", name="/api/health", headers=self.headers, catch_response=True) as response:
             body = expect_json(response, 200)
             if body is not None and body.get("status") != "ok":
                 response.failure(f"health status is {body.get('status')!r}")
@@ -60,7 +60,7 @@ class HiveApiUser(FastHttpUser):
             self._delete_session(session_id)
 
     def _create_session(self) -> str | None:
-        with self.client.post("/api/sessions", json={}, name="POST /api/sessions", headers=self.headers,
+        with self.client.post("/api/sessions", json={}, name="/api/sessions", headers=self.headers,
                               catch_response=True) as response:
             body = expect_json(response, 201)
             if body is None:
@@ -71,7 +71,7 @@ class HiveApiUser(FastHttpUser):
             return body["session_id"]
 
     def _read_session(self, session_id: str) -> None:
-        with self.client.get(f"/api/sessions/{session_id}", name="GET /api/sessions/[id]", headers=self.headers,
+        with self.client.get(f"/api/sessions/{session_id}", name="/api/sessions/[id]", headers=self.headers,
                              catch_response=True) as response:
             body = expect_json(response, 200)
             if body is not None and body.get("session_id") != session_id:
@@ -88,7 +88,7 @@ class HiveApiUser(FastHttpUser):
             return
         try:
             with self.client.post(f"/api/sessions/{session_id}/chat", json={"message": message},
-                                  name="POST /api/sessions/[id]/chat", headers=self.headers,
+                                  name="/api/sessions/[id]/chat", headers=self.headers,
                                   catch_response=True) as response:
                 body = expect_json(response, 200)
                 if body is not None and body.get("delivered") is not True:
@@ -112,14 +112,14 @@ class HiveApiUser(FastHttpUser):
         )
 
     def _list_sessions(self, session_id: str) -> None:
-        with self.client.get("/api/sessions", name="GET /api/sessions", headers=self.headers,
+        with self.client.get("/api/sessions", name="/api/sessions", headers=self.headers,
                              catch_response=True) as response:
             body = expect_json(response, 200)
             if body is not None and session_id not in str(body):
                 response.failure("the live session list lacks this user's session")
 
     def _delete_session(self, session_id: str) -> None:
-        with self.client.delete(f"/api/sessions/{session_id}", name="DELETE /api/sessions/[id]", headers=self.headers,
+        with self.client.delete(f"/api/sessions/{session_id}", name="/api/sessions/[id]", headers=self.headers,
                                 catch_response=True) as response:
             body = expect_json(response, 200)
             if body is not None and body.get("stopped") is not True:

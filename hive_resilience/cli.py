@@ -1,0 +1,132 @@
+"""The ``hive-resilience`` command: run a scenario, manage the embedded target, list scenarios."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import json
+import sys
+from pathlib import Path
+
+from hive_resilience.run import RunError, RunRequest, run
+from hive_resilience.scenario import ScenarioError, available_scenarios, load_scenario, parse_duration_s
+from hive_resilience.target import EmbeddedTarget, TargetError, TargetPorts
+
+DEFAULT_TARGET_DIR = Path("reports") / "target"
+EXIT_BAD_INPUT = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hive-resilience",
+        description="Load, chaos and resilience testing for Hive. Without --host, runs against the real Hive "
+        "started on loopback with an LLM stub (no API key needed).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run_parser = commands.add_parser("run", help="run a scenario, gate its SLOs, write its report",
+                                     description="Run a scenario headless and exit non-zero when any SLO fails.")
+    run_parser.add_argument("scenario", help="scenario name in scenarios/ (e.g. smoke) or a path to a YAML file")
+    run_parser.add_argument("--host", help="Hive API base URL of an existing deployment (default: the embedded target)")
+    run_parser.add_argument("--mcp-host", help="tools MCP server base URL of an existing deployment")
+    run_parser.add_argument("--duration", type=_duration,
+                            help="compress the scenario's stages to this total length, e.g. 30s (env HIVE_RESILIENCE_DURATION)")
+    _add_port_arguments(run_parser)
+
+    target_parser = commands.add_parser("target", help="start, stop or inspect the embedded Hive",
+                                        description="The real Hive, its tools MCP server and the LLM stub on 127.0.0.1.")
+    target_parser.add_argument("action", choices=("up", "down", "status"))
+    target_parser.add_argument("--dir", type=Path, default=DEFAULT_TARGET_DIR,
+                               help=f"run folder for logs, HOME and state (default {DEFAULT_TARGET_DIR})")
+    target_parser.add_argument("--json", action="store_true", help="status as JSON")
+    _add_port_arguments(target_parser)
+
+    commands.add_parser("scenarios", help="list the scenarios in scenarios/")
+    return parser
+
+
+def _add_port_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = TargetPorts()
+    parser.add_argument("--api-port", type=_port, default=defaults.api, help=f"embedded Hive API port (default {defaults.api})")
+    parser.add_argument("--mcp-port", type=_port, default=defaults.mcp, help=f"embedded tools MCP port (default {defaults.mcp})")
+    parser.add_argument("--llm-port", type=_port, default=defaults.llm, help=f"embedded LLM stub port (default {defaults.llm})")
+
+
+def _port(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
+def _duration(text: str) -> str:
+    try:
+        parse_duration_s(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "target":
+            return _target(args)
+        return _scenarios()
+    except (ScenarioError, RunError) as error:
+        print(f"hive-resilience: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT if isinstance(error, ScenarioError) else 1
+    except TargetError as error:
+        print(f"hive-resilience: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("hive-resilience: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(args: argparse.Namespace) -> int:
+
+    duration = args.duration or os.environ.get("HIVE_RESILIENCE_DURATION")
+    return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args)))
+
+
+def _target(args: argparse.Namespace) -> int:
+    if args.action == "up":
+        target = EmbeddedTarget(args.dir, _ports(args))
+        target.up()
+        print(f"embedded Hive is up: API {target.api_url}, MCP {target.mcp_url}/mcp, LLM stub {target.llm_url}")
+        print(f"logs in {target.run_dir / 'logs'}; stop it with: hive-resilience target down --dir {args.dir}")
+        return 0
+    target = EmbeddedTarget.attach(args.dir)
+    if args.action == "down":
+        target.down()
+        print("embedded Hive stopped")
+        return 0
+    status = target.status()
+    if args.json:
+        print(json.dumps(status, indent=2))
+    else:
+        for component, state in status.items():
+            health = "healthy" if state["healthy"] else "not answering"
+            running = f"pid {state['pid']}" if state["running"] else "not running"
+            print(f"{component:<9} {running:<12} {health:<14} {state['url']}")
+    return 0 if all(state["running"] and state["healthy"] for state in status.values()) else 1
+
+
+def _scenarios() -> int:
+    for name in available_scenarios():
+        try:
+            scenario = load_scenario(name)
+            print(f"{name:<8} {scenario.duration_s:>6.0f} s  peak {scenario.peak_users:>4} users  {scenario.description}")
+        except ScenarioError as error:
+            print(f"{name:<8} INVALID: {error}")
+    return 0
+
+
+def _ports(args: argparse.Namespace) -> TargetPorts:
+    return TargetPorts(api=args.api_port, mcp=args.mcp_port, llm=args.llm_port)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
