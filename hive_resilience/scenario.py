@@ -128,7 +128,8 @@ class Slo(_Strict):
     @property
     def label(self) -> str:
         bound = f"<= {self.max:g}" if self.max is not None else f">= {self.min:g}"
-        return f"{self.metric} {bound} ({self.request})"
+        scope = "embedded target" if self.metric in RESOURCE_METRICS else self.request
+        return f"{self.metric} {bound} ({scope})"
 
 
 DEFAULT_SLOS: tuple[Slo, ...] = (

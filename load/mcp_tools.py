@@ -5,20 +5,15 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from locust import FastHttpUser, task
+from locust import FastHttpUser, tag, task
 from locust.contrib.fasthttp import ResponseContextManager
 
 from hive_resilience import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
 from hive_resilience.mcp_protocol import ENDPOINT, SESSION_HEADER, McpError, McpHttpReply, McpProtocol
+from hive_resilience.offline_tools import OFFLINE_TOOL_CALLS
 from hive_resilience.target import LOOPBACK, TargetPorts
 
 DEFAULT_MCP_URL = f"http://{LOOPBACK}:{TargetPorts().mcp}"
-OFFLINE_TOOL_CALLS = (
-    # (tool, arguments): tools that need neither credentials nor the network.
-    ("get_current_time", {"timezone": "UTC"}),
-    ("get_current_time", {"timezone": "Europe/London"}),
-    ("risk_score", {}),
-)
 
 
 class McpToolsUser(FastHttpUser):
@@ -55,10 +50,12 @@ class McpToolsUser(FastHttpUser):
                     response.failure(f"DELETE answered HTTP {response.status_code}")
             self.protocol.session_id = None
 
+    @tag("tools-list")
     @task(1)
     def list_tools(self) -> None:
         self._rpc("tools/list", None, "mcp tools/list", check=lambda result: None if result.get("tools") else "no tools listed")
 
+    @tag("tools-call")
     @task(10)
     def call_offline_tool(self) -> None:
         tool, arguments = random.choice(OFFLINE_TOOL_CALLS)
