@@ -19,7 +19,7 @@ import gevent
 import psutil
 from locust import between, events
 from locust.env import Environment
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
 from hive_resilience import report
@@ -84,7 +84,8 @@ def apply_scenario(environment: Environment, **_: object) -> None:
             options.html_file = str(RUN.report_dir / "locust.html")
         if not options.csv_prefix:
             _start_csv_writer(environment, str(RUN.report_dir / "locust"))
-    gevent.spawn(_sample_generator_cpu, environment)
+    if not isinstance(environment.runner, MasterRunner):  # a master generates no load
+        gevent.spawn(_sample_generator_cpu, environment)
 
 
 def _configure_user_classes(environment: Environment, scenario: Scenario, options) -> None:
@@ -156,6 +157,11 @@ def gate(environment: Environment, **_: object) -> None:
     """Evaluate the SLOs once (never on a worker), write the report, set the exit code."""
     if isinstance(environment.runner, WorkerRunner) or RUN.scenario is None or RUN.report_dir is None:
         return
+    if isinstance(environment.runner, MasterRunner):
+        # Workers send their last samples only when told to quit, which Locust does after
+        # this event; quitting them now (Locust's own quit repeats harmlessly) lets the
+        # gate see every request.
+        environment.runner.quit()
     summary = build_summary(environment)
     report.write_summary(RUN.report_dir, summary)
     report.write_junit(RUN.report_dir, RUN.scenario.name, [SloVerdict(**v) for v in summary["slos"]])
