@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     target_parser.add_argument("--dir", type=Path, default=DEFAULT_TARGET_DIR,
                                help=f"run folder for logs, HOME and state (default {DEFAULT_TARGET_DIR})")
     target_parser.add_argument("--json", action="store_true", help="status as JSON")
+    target_parser.add_argument("--fault-proxy", action="store_true",
+                               help="put the TCP fault proxy in front of the tools server (for latency experiments)")
     _add_port_arguments(target_parser)
 
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
@@ -93,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _target(args: argparse.Namespace) -> int:
     if args.action == "up":
-        target = EmbeddedTarget(args.dir, _ports(args))
+        target = EmbeddedTarget(args.dir, _ports(args), fault_proxy=args.fault_proxy)
         target.up()
         print(f"embedded Hive is up: API {target.api_url}, MCP {target.mcp_url}/mcp, LLM stub {target.llm_url}")
         print(f"logs in {target.run_dir / 'logs'}; stop it with: hive-resilience target down --dir {args.dir}")

@@ -3,7 +3,7 @@
 Hive reaches it through its own LiteLLM path (``provider: openai`` with an ``api_base``), so
 the real request/response code of Hive runs; only the model is fake. Its faults (slow first
 token, slow tokens, a failing share of calls, a hard outage) are changed at run time through
-``/admin/faults`` so chaos experiments can make the provider slow or broken and restore it.
+``/admin/faults`` (see :mod:`hive_resilience.faults`) so chaos experiments can make the provider slow or broken and restore it.
 
 Run it with ``python -m hive_resilience.llm_stub --port 8790``.
 """
@@ -16,39 +16,24 @@ import json
 import random
 import time
 import uuid
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
+
+from hive_resilience.faults import FaultAdmin, FaultSettings
 
 REPLY_TEXT = "Hello from the hive-resilience LLM stub. Your message was received and handled."
 MODEL_NAME = "fake-model"
 
 
 @dataclass
-class Faults:
-    """What the stub does wrong right now; all zero/False means a healthy provider."""
+class LlmFaults(FaultSettings):
+    """What the stub does wrong right now; the defaults are a healthy provider."""
 
     first_token_delay_ms: float = 0.0
     token_delay_ms: float = 0.0
-    failure_ratio: float = 0.0
+    failure_ratio: float = field(default=0.0, metadata={"max": 1})
     outage: bool = False
-
-    def update(self, changes: dict) -> None:
-        """Apply a partial update, refusing unknown keys and out-of-range values."""
-        known = {f.name: f.type for f in fields(self)}
-        unknown = sorted(set(changes) - set(known))
-        if unknown:
-            raise ValueError(f"unknown fault keys {unknown}; allowed: {sorted(known)}")
-        for key, value in changes.items():
-            if key == "outage":
-                if not isinstance(value, bool):
-                    raise ValueError("outage must be true or false")
-            elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-                raise ValueError(f"{key} must be a number >= 0")
-            elif key == "failure_ratio" and value > 1:
-                raise ValueError("failure_ratio must be between 0 and 1")
-        for key, value in changes.items():
-            setattr(self, key, value if key == "outage" else float(value))
 
 
 @dataclass
@@ -64,7 +49,7 @@ class LlmStub:
     """The aiohttp application: chat completions, models, health and the admin endpoints."""
 
     def __init__(self) -> None:
-        self.faults = Faults()
+        self.admin = FaultAdmin(LlmFaults)
         self.counts = CallCounts()
 
     def app(self) -> web.Application:
@@ -74,10 +59,8 @@ class LlmStub:
                 web.post("/v1/chat/completions", self.chat_completions),
                 web.get("/v1/models", self.models),
                 web.get("/health", self.health),
-                web.get("/admin/faults", self.get_faults),
-                web.put("/admin/faults", self.put_faults),
-                web.post("/admin/faults/reset", self.reset_faults),
                 web.get("/admin/stats", self.stats),
+                *self.admin.routes(),
             ]
         )
         return app
@@ -88,23 +71,6 @@ class LlmStub:
     async def models(self, _: web.Request) -> web.Response:
         return web.json_response({"object": "list", "data": [{"id": MODEL_NAME, "object": "model"}]})
 
-    async def get_faults(self, _: web.Request) -> web.Response:
-        return web.json_response(asdict(self.faults))
-
-    async def put_faults(self, request: web.Request) -> web.Response:
-        try:
-            changes = await request.json()
-            if not isinstance(changes, dict):
-                raise ValueError("body must be a JSON object")
-            self.faults.update(changes)
-        except (ValueError, json.JSONDecodeError) as error:
-            return web.json_response({"error": str(error)}, status=400)
-        return web.json_response(asdict(self.faults))
-
-    async def reset_faults(self, _: web.Request) -> web.Response:
-        self.faults = Faults()
-        return web.json_response(asdict(self.faults))
-
     async def stats(self, _: web.Request) -> web.Response:
         return web.json_response(asdict(self.counts))
 
@@ -114,7 +80,7 @@ class LlmStub:
             body = await request.json()
         except json.JSONDecodeError:
             return _openai_error(400, "invalid_request_error", "request body is not JSON")
-        faults = self.faults
+        faults = self.admin.faults
         if faults.outage or random.random() < faults.failure_ratio:
             self.counts.failed += 1
             return _openai_error(503, "server_error", "the LLM provider is unavailable (injected fault)")

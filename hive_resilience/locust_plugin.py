@@ -24,6 +24,7 @@ from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
 from hive_resilience import report
 from hive_resilience.latency import LatencyBook
+from hive_resilience.request_log import RequestLogWriter
 from hive_resilience.resources import per_component_summary, read_samples, resource_figures
 from hive_resilience.scenario import Scenario, ScenarioError, load_scenario
 from hive_resilience.slo import SloVerdict, all_held, evaluate_request_slos, evaluate_resource_slos
@@ -40,6 +41,7 @@ class RunRecord:
     scenario: Scenario | None = None
     report_dir: Path | None = None
     book: LatencyBook = field(default_factory=LatencyBook)
+    request_log: RequestLogWriter | None = None
     cpu_samples: list[float] = field(default_factory=list)
     started_at: float | None = None
     targets: dict[str, str] = field(default_factory=dict)
@@ -61,6 +63,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--resource-samples", default=None, env_var="HIVE_RESILIENCE_RESOURCE_SAMPLES",
                        include_in_web_ui=False,
                        help="CSV of target process samples for resource SLOs (written by `hive-resilience run`)")
+    parser.add_argument("--request-log", default=None, env_var="HIVE_RESILIENCE_REQUEST_LOG", include_in_web_ui=False,
+                        help="Also log every request with its time to this CSV (chaos experiments cut windows from it)")
 
 
 @events.init.add_listener
@@ -86,6 +90,8 @@ def apply_scenario(environment: Environment, **_: object) -> None:
             _start_csv_writer(environment, str(RUN.report_dir / "locust"))
     if not isinstance(environment.runner, MasterRunner):  # a master generates no load
         gevent.spawn(_sample_generator_cpu, environment)
+        if options.request_log:
+            _start_request_log(environment, Path(options.request_log))
 
 
 def _configure_user_classes(environment: Environment, scenario: Scenario, options) -> None:
@@ -113,6 +119,19 @@ def _start_csv_writer(environment: Environment, prefix: str) -> None:
     environment.events.quit.add_listener(lambda **_: writer.close_files())
 
 
+def _start_request_log(environment: Environment, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    RUN.request_log = log = RequestLogWriter(path)
+
+    def flush_every_second() -> None:
+        while True:
+            gevent.sleep(1)
+            log.flush()
+
+    gevent.spawn(flush_every_second)
+    environment.events.quit.add_listener(lambda **_: log.close())
+
+
 def _sample_generator_cpu(environment: Environment) -> None:
     """This process's CPU while users run: a saturated generator makes the target look slow."""
     process = psutil.Process()
@@ -136,6 +155,8 @@ def reset_measurements(**_: object) -> None:
 @events.request.add_listener
 def record_request(request_type: str, name: str, response_time: float, exception: BaseException | None, **_: object) -> None:
     RUN.book.record(request_type, name, response_time or 0.0, exception is not None)
+    if RUN.request_log is not None:
+        RUN.request_log.add(time.time(), request_type, name, response_time or 0.0, exception is not None)
 
 
 @events.report_to_master.add_listener

@@ -32,8 +32,8 @@ LOOPBACK = "127.0.0.1"
 STATE_FILE = "target.json"
 STARTUP_TIMEOUT_S = 90.0
 STOP_GRACE_S = 10.0
-COMPONENTS = ("llm-stub", "tools", "hive-api")
-"""Start order; stop order is the reverse."""
+COMPONENTS = ("llm-stub", "tools", "mcp-proxy", "hive-api")
+"""Start order; stop order is the reverse. ``mcp-proxy`` runs only with ``fault_proxy``."""
 
 
 class TargetError(RuntimeError):
@@ -42,14 +42,17 @@ class TargetError(RuntimeError):
 
 @dataclass(frozen=True)
 class TargetPorts:
-    """Loopback ports of the three components; defaults follow Hive's own (8787 API, 4001 MCP)."""
+    """Loopback ports; defaults follow Hive's own (8787 API, 4001 MCP).
+
+    With the fault proxy, clients still use ``mcp``: the proxy listens there and forwards to
+    the tools server on ``mcp_upstream``; its fault settings are served on ``proxy_admin``.
+    """
 
     api: int = 8787
     mcp: int = 4001
     llm: int = 8790
-
-    def of(self, component: str) -> int:
-        return {"hive-api": self.api, "tools": self.mcp, "llm-stub": self.llm}[component]
+    mcp_upstream: int = 4002
+    proxy_admin: int = 8791
 
 
 @dataclass
@@ -86,27 +89,42 @@ class ComponentProcess:
 @dataclass
 class TargetState:
     ports: TargetPorts
+    fault_proxy: bool = False
     components: dict[str, ComponentProcess] = field(default_factory=dict)
 
     def save(self, path: Path) -> None:
-        data = {"ports": asdict(self.ports), "components": {name: asdict(c) for name, c in self.components.items()}}
+        data = {
+            "ports": asdict(self.ports),
+            "fault_proxy": self.fault_proxy,
+            "components": {name: asdict(c) for name, c in self.components.items()},
+        }
         path.write_text(json.dumps(data, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> TargetState:
         data = json.loads(path.read_text())
-        return cls(TargetPorts(**data["ports"]), {name: ComponentProcess(**c) for name, c in data["components"].items()})
+        components = {name: ComponentProcess(**c) for name, c in data["components"].items()}
+        return cls(TargetPorts(**data["ports"]), data.get("fault_proxy", False), components)
 
 
 class EmbeddedTarget:
-    """The real Hive on loopback. Use as a context manager, or ``up()`` / ``down()``."""
+    """The real Hive on loopback. Use as a context manager, or ``up()`` / ``down()``.
 
-    def __init__(self, run_dir: Path, ports: TargetPorts = TargetPorts(), startup_timeout_s: float = STARTUP_TIMEOUT_S):
+    ``fault_proxy=True`` puts :mod:`hive_resilience.fault_proxy` in front of the tools server,
+    so chaos experiments can add latency to MCP traffic.
+    """
+
+    def __init__(self, run_dir: Path, ports: TargetPorts = TargetPorts(), startup_timeout_s: float = STARTUP_TIMEOUT_S,
+                 fault_proxy: bool = False):
         self.run_dir = Path(run_dir).resolve()
         self.ports = ports
         self.startup_timeout_s = startup_timeout_s
-        self.state = TargetState(ports)
+        self.state = TargetState(ports, fault_proxy)
         self._popen: dict[str, subprocess.Popen] = {}
+
+    @property
+    def components(self) -> tuple[str, ...]:
+        return tuple(c for c in COMPONENTS if c != "mcp-proxy" or self.state.fault_proxy)
 
     @property
     def api_url(self) -> str:
@@ -119,6 +137,10 @@ class EmbeddedTarget:
     @property
     def llm_url(self) -> str:
         return f"http://{LOOPBACK}:{self.ports.llm}"
+
+    @property
+    def proxy_admin_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.proxy_admin}"
 
     @property
     def home(self) -> Path:
@@ -146,7 +168,7 @@ class EmbeddedTarget:
         if not state_path.is_file():
             raise TargetError(f"no embedded target was started in {run_dir} (no {STATE_FILE} there)")
         state = TargetState.load(state_path)
-        target = cls(run_dir, state.ports)
+        target = cls(run_dir, state.ports, fault_proxy=state.fault_proxy)
         target.state = state
         return target
 
@@ -155,15 +177,16 @@ class EmbeddedTarget:
         _require_installed()
         if self.state_path.is_file() and any(c.process() for c in TargetState.load(self.state_path).components.values()):
             raise TargetError(f"a target started from {self.run_dir} is still running; run `hive-resilience target down` first")
-        for component in COMPONENTS:
-            _require_free_port(component, self.ports.of(component))
+        for component in self.components:
+            for port in self._ports_of(component):
+                _require_free_port(component, port)
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.hive_home.mkdir(parents=True, exist_ok=True)
         self._write_hive_configuration()
         try:
-            for component in COMPONENTS:
+            for component in self.components:
                 self.start_component(component)
-            for component in COMPONENTS:
+            for component in self.components:
                 self.wait_until_ready(component)
         except BaseException:
             self.down()
@@ -198,7 +221,7 @@ class EmbeddedTarget:
                 last_problem = str(problem)
             time.sleep(0.25)
         raise TargetError(
-            f"{component} did not become ready on port {self.ports.of(component)} within "
+            f"{component} did not become ready on port {self._ports_of(component)[0]} within "
             f"{timeout_s or self.startup_timeout_s:.0f} s ({last_problem}); see its log: {self._log(component)}"
         )
 
@@ -219,7 +242,7 @@ class EmbeddedTarget:
 
     def down(self) -> None:
         """Stop only what this target started, newest first, and forget it."""
-        for component in reversed(COMPONENTS):
+        for component in reversed(self.components):
             self.stop_component(component)
         self.state.components.clear()
         if self.state_path.exists():
@@ -228,7 +251,7 @@ class EmbeddedTarget:
     def status(self) -> dict[str, dict]:
         """Per component: pid, whether it runs and answers, its URL and log."""
         report = {}
-        for component in COMPONENTS:
+        for component in self.components:
             recorded = self.state.components.get(component)
             running = bool(recorded and recorded.process())
             try:
@@ -257,15 +280,29 @@ class EmbeddedTarget:
                     continue
         return found
 
+    def _ports_of(self, component: str) -> tuple[int, ...]:
+        """The ports a component binds; the first one is where its health is checked."""
+        ports = self.ports
+        return {
+            "hive-api": (ports.api,),
+            "tools": (ports.mcp_upstream if self.state.fault_proxy else ports.mcp,),
+            "llm-stub": (ports.llm,),
+            "mcp-proxy": (ports.proxy_admin, ports.mcp),
+        }[component]
+
     def _url(self, component: str) -> str:
-        return {"hive-api": self.api_url, "tools": self.mcp_url, "llm-stub": self.llm_url}[component]
+        return f"http://{LOOPBACK}:{self._ports_of(component)[0]}"
 
     def _argv(self, component: str) -> list[str]:
         python = sys.executable
         if component == "llm-stub":
             return [python, "-m", "hive_resilience.llm_stub", "--host", LOOPBACK, "--port", str(self.ports.llm)]
         if component == "tools":
-            return [python, "-m", "hive_resilience.tools_server", "--host", LOOPBACK, "--port", str(self.ports.mcp)]
+            return [python, "-m", "hive_resilience.tools_server", "--host", LOOPBACK,
+                    "--port", str(self._ports_of("tools")[0])]
+        if component == "mcp-proxy":
+            return [python, "-m", "hive_resilience.fault_proxy", "--listen-port", str(self.ports.mcp),
+                    "--upstream-port", str(self.ports.mcp_upstream), "--admin-port", str(self.ports.proxy_admin)]
         return [_hive_executable(), "serve", "--host", LOOPBACK, "--port", str(self.ports.api)]
 
     def _environment(self) -> dict[str, str]:
@@ -293,7 +330,7 @@ class EmbeddedTarget:
 
     def _check_health(self, component: str) -> None:
         if component == "tools":
-            body, _ = _http("GET", f"{self.mcp_url}/health")
+            body, _ = _http("GET", f"{self._url('tools')}/health")
             if body.strip() != b"OK":
                 raise ValueError(f"/health answered {body[:50]!r}")
             return
@@ -304,8 +341,9 @@ class EmbeddedTarget:
 
     def _check_ready(self, component: str) -> None:
         self._check_health(component)
-        if component == "tools":
-            with McpClient(self.mcp_url, timeout_s=10) as client:
+        if component in ("tools", "mcp-proxy"):
+            # Through the proxy this also proves the forwarding path.
+            with McpClient(self.mcp_url if component == "mcp-proxy" else self._url("tools"), timeout_s=10) as client:
                 client.list_tools()
         elif component == "hive-api":
             # Health answers before sessions work; the first session also pays lazy loading.

@@ -1,0 +1,82 @@
+"""Every request of a load run with its time, for figures over arbitrary windows.
+
+Chaos experiments ask "what did users feel?" before, during and after a fault, so the load
+that runs beside them logs each request (wall-clock end time, type, name, response time,
+outcome) and the windows are cut afterwards from exact values.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from hive_resilience.latency import JOURNEY_REQUEST_TYPE
+
+COLUMNS = ("timestamp", "request_type", "name", "response_time_ms", "failed")
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    timestamp: float
+    request_type: str
+    name: str
+    response_time_ms: float
+    failed: bool
+
+
+class RequestLogWriter:
+    """Appends requests to a CSV file; ``flush()`` makes them visible to readers."""
+
+    def __init__(self, path: Path) -> None:
+        self._handle: TextIO = open(path, "w", newline="")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(COLUMNS)
+
+    def add(self, timestamp: float, request_type: str, name: str, response_time_ms: float, failed: bool) -> None:
+        self._writer.writerow((f"{timestamp:.3f}", request_type, name, f"{response_time_ms:.3f}", int(failed)))
+
+    def flush(self) -> None:
+        if not self._handle.closed:
+            self._handle.flush()
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def read_request_log(path: Path) -> list[LoggedRequest]:
+    with open(path, newline="") as handle:
+        return [
+            LoggedRequest(float(row["timestamp"]), row["request_type"], row["name"],
+                          float(row["response_time_ms"]), row["failed"] == "1")
+            for row in csv.DictReader(handle)
+        ]
+
+
+def window_figures(requests: list[LoggedRequest], start: float, end: float) -> dict:
+    """RPS, error ratio and exact p50/p95/p99 of the HTTP requests that ended in [start, end)."""
+    inside = [r for r in requests if start <= r.timestamp < end and r.request_type != JOURNEY_REQUEST_TYPE]
+    replies = [r for r in requests if start <= r.timestamp < end and r.request_type == JOURNEY_REQUEST_TYPE]
+    times = sorted(r.response_time_ms for r in inside)
+    span_s = max(end - start, 1e-9)
+    return {
+        "start": start,
+        "end": end,
+        "requests": len(inside),
+        "failures": sum(r.failed for r in inside),
+        "rps": len(inside) / span_s,
+        "error_ratio": sum(r.failed for r in inside) / len(inside) if inside else None,
+        "p50_ms": _nearest_rank(times, 50),
+        "p95_ms": _nearest_rank(times, 95),
+        "p99_ms": _nearest_rank(times, 99),
+        "replies": len(replies),
+        "reply_failures": sum(r.failed for r in replies),
+    }
+
+
+def _nearest_rank(ordered: list[float], percentile: float) -> float | None:
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
