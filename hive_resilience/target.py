@@ -18,13 +18,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
 
+from hive_resilience import http
 from hive_resilience.mcp_client import McpClient
 from hive_resilience.mcp_protocol import McpError
 
@@ -329,15 +328,11 @@ class EmbeddedTarget:
         configuration_path.write_text(json.dumps(configuration, indent=2))
 
     def _check_health(self, component: str) -> None:
-        if component == "tools":
-            body, _ = _http("GET", f"{self._url('tools')}/health")
-            if body.strip() != b"OK":
-                raise ValueError(f"/health answered {body[:50]!r}")
-            return
         path = "/api/health" if component == "hive-api" else "/health"
-        body, content_type = _http("GET", self._url(component) + path)
-        if not content_type.startswith("application/json") or json.loads(body).get("status") != "ok":
-            raise ValueError(f"{path} answered {content_type} {body[:80]!r}")
+        answer = http.call("GET", self._url(component) + path)
+        healthy = answer.body.strip() == b"OK" if component == "tools" else (answer.json or {}).get("status") == "ok"
+        if answer.status != 200 or not healthy:
+            raise ValueError(f"{path} answered HTTP {answer.status} {answer.content_type} {answer.body[:80]!r}")
 
     def _check_ready(self, component: str) -> None:
         self._check_health(component)
@@ -347,9 +342,10 @@ class EmbeddedTarget:
                 client.list_tools()
         elif component == "hive-api":
             # Health answers before sessions work; the first session also pays lazy loading.
-            body, _ = _http("POST", f"{self.api_url}/api/sessions", b"{}", timeout_s=60)
-            session_id = json.loads(body)["session_id"]
-            _http("DELETE", f"{self.api_url}/api/sessions/{session_id}")
+            created = http.call("POST", f"{self.api_url}/api/sessions", {}, timeout_s=60)
+            if created.status != 201:
+                raise ValueError(f"POST /api/sessions answered HTTP {created.status}")
+            http.call("DELETE", f"{self.api_url}/api/sessions/{created.json['session_id']}")
 
     def _fail_if_exited(self, component: str) -> None:
         popen = self._popen.get(component)
@@ -360,18 +356,6 @@ class EmbeddedTarget:
 
     def _log(self, component: str) -> str:
         return str(self.run_dir / "logs" / f"{component}.log")
-
-
-def _http(method: str, url: str, body: bytes | None = None, timeout_s: float = 5.0) -> tuple[bytes, str]:
-    request = urllib.request.Request(url, data=body, method=method, headers={"Content-Type": "application/json"})
-    token = os.environ.get("HIVE_DESKTOP_TOKEN")
-    if token:
-        request.add_header("X-Hive-Token", token)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return response.read(), response.headers.get("Content-Type", "")
-    except urllib.error.HTTPError as error:
-        raise ValueError(f"{method} {url} answered HTTP {error.code}") from None
 
 
 def _signal(process: psutil.Process, signum: int) -> None:

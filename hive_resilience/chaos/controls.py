@@ -1,0 +1,199 @@
+"""Chaos Toolkit control: load during the whole experiment, and the report of what users felt.
+
+Declared in an experiment's ``controls`` block, it
+- brings up the embedded target when no ``hive_api_url`` is configured and none is running
+  (and brings it down again at the end);
+- runs the suite's Locust users in a subprocess (Locust's gevent monkey-patching must not enter
+  the Chaos Toolkit process) from before the steady-state check until the experiment ends,
+  logging every request with its time;
+- cuts that log into baseline / during-fault / after-recovery windows (RPS, error ratio, exact
+  p50/p95/p99) and adds them to the journal, so every experiment answers "what did users feel?";
+- as a safety net, undoes any fault still in place at the end (LLM stub, fault proxy, nftables,
+  stopped or missing components) and records what it had to undo;
+- writes the journal and a Markdown summary to ``reports/<timestamp>-chaos-<title>/``.
+
+Arguments (all optional): ``scenario`` (default ``steady``), ``baseline_s`` (10), ``after_s``
+(10), ``load`` (true), ``fault_proxy`` (true, when it starts the target itself).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from chaoslib.exceptions import InterruptExecution
+from chaoslib.types import Configuration, Experiment, Journal
+
+from hive_resilience import http, netfaults
+from hive_resilience.chaos.context import api_url, mcp_url, target_dir
+from hive_resilience.chaos.summary import render_summary
+from hive_resilience.report import SUMMARY_FILE, new_run_dir
+from hive_resilience.request_log import read_request_log, window_figures
+from hive_resilience.run import LOAD_DIR
+from hive_resilience.target import EmbeddedTarget, TargetError
+
+LOAD_STOP_TIMEOUT_S = 60
+JOURNAL_KEY = "hive_resilience"
+
+
+@dataclass
+class ExperimentRecord:
+    """What this control knows about the running experiment."""
+
+    run_dir: Path
+    after_s: float
+    started_at: float = field(default_factory=time.time)
+    method_started_at: float | None = None
+    method_ended_at: float | None = None
+    load_process: subprocess.Popen | None = None
+    request_log: Path | None = None
+    target_dir: Path | None = None
+    """The embedded target's folder; its state file, not a cached object, says what runs now."""
+    started_target: bool = False
+
+
+_RECORD: ExperimentRecord | None = None
+
+
+def current_request_log() -> Path | None:
+    """The running background load's request log, for the safeguard probe."""
+    return _RECORD.request_log if _RECORD else None
+
+
+def before_experiment_control(context: Experiment, configuration: Configuration = None, scenario: str = "steady",
+                              baseline_s: float = 10, after_s: float = 10, load: bool = True,
+                              fault_proxy: bool = True, **_: object) -> None:
+    global _RECORD
+    slug = re.sub(r"[^a-z0-9]+", "-", context.get("title", "experiment").lower()).strip("-")[:40]
+    record = _RECORD = ExperimentRecord(new_run_dir(f"chaos-{slug}", Path("reports")).resolve(), after_s)
+    if not (configuration or {}).get("hive_api_url"):
+        record.started_target = _ensure_embedded_target(target_dir(configuration), fault_proxy)
+        record.target_dir = target_dir(configuration)
+    if load:
+        _start_load(record, configuration, scenario)
+        time.sleep(baseline_s)
+        if record.load_process.poll() is not None:
+            raise InterruptExecution(f"the background load exited early; see {record.run_dir / 'load' / 'locust.log'}")
+
+
+def before_method_control(context: Experiment, **_: object) -> None:
+    if _RECORD:
+        _RECORD.method_started_at = time.time()
+
+
+def after_method_control(context: Experiment, **_: object) -> None:
+    if _RECORD:
+        _RECORD.method_ended_at = time.time()
+
+
+def after_experiment_control(context: Experiment, state: Journal, configuration: Configuration = None,
+                             **_: object) -> None:
+    global _RECORD
+    record, _RECORD = _RECORD, None
+    if record is None:
+        return
+    try:
+        undone = _undo_leftover_faults(EmbeddedTarget.attach(record.target_dir)) if record.target_dir else []
+        load = _stop_load(record) if record.load_process else None
+    finally:
+        if record.started_target:
+            EmbeddedTarget.attach(record.target_dir).down()
+    state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "undone_at_end": undone}
+    (record.run_dir / "journal.json").write_text(json.dumps(state, indent=2, default=str))
+    (record.run_dir / "summary.md").write_text(render_summary(state))
+    print(f"hive-resilience: chaos report in {record.run_dir}", file=sys.stderr)
+
+
+def _ensure_embedded_target(run_dir: Path, fault_proxy: bool) -> bool:
+    """Use the embedded target running in ``run_dir``, or start one; True when started here."""
+    try:
+        if all(state["running"] and state["healthy"] for state in EmbeddedTarget.attach(run_dir).status().values()):
+            return False
+    except TargetError:
+        pass
+    try:
+        EmbeddedTarget(run_dir, fault_proxy=fault_proxy).up()
+    except TargetError as error:
+        raise InterruptExecution(f"cannot start the embedded target: {error}") from None
+    return True
+
+
+def _start_load(record: ExperimentRecord, configuration: Configuration, scenario: str) -> None:
+    load_dir = record.run_dir / "load"
+    load_dir.mkdir()
+    record.request_log = load_dir / "requests.csv"
+    argv = [sys.executable, "-m", "locust", "-f", str(LOAD_DIR), "--headless", "--only-summary", "--stop-timeout", "5",
+            "--scenario", scenario, "--host", api_url(configuration), "--mcp-host", mcp_url(configuration),
+            "--report-dir", str(load_dir), "--request-log", str(record.request_log)]
+    with open(load_dir / "locust.log", "w") as log:
+        record.load_process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+
+def _stop_load(record: ExperimentRecord) -> dict:
+    """Let the load run ``after_s`` more, stop it as Ctrl-C would, and cut the phase windows."""
+    process = record.load_process
+    if process.poll() is None:
+        time.sleep(record.after_s)
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=LOAD_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    stopped_at = time.time()
+    requests = read_request_log(record.request_log) if record.request_log.is_file() else []
+    method_start = record.method_started_at or stopped_at
+    method_end = record.method_ended_at or stopped_at
+    summary_path = record.run_dir / "load" / SUMMARY_FILE
+    verdict = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    return {
+        "phases": {
+            "baseline": window_figures(requests, record.started_at, method_start),
+            "during_fault": window_figures(requests, method_start, method_end),
+            "after_recovery": window_figures(requests, method_end, stopped_at),
+        },
+        "slo_passed": verdict.get("passed"),
+        "failed_slos": [v["label"] for v in verdict.get("slos", []) if v["status"] == "fail"],
+        "report_dir": str(record.run_dir / "load"),
+    }
+
+
+def _undo_leftover_faults(target: EmbeddedTarget) -> list[str]:
+    """Whatever fault is still in place (an interrupted run, a missing rollback), undone."""
+    undone = []
+    for name, admin_url, healthy in (
+        ("LLM stub faults", f"{target.llm_url}/admin/faults", {"first_token_delay_ms": 0, "token_delay_ms": 0,
+                                                               "failure_ratio": 0, "outage": False}),
+        ("fault proxy faults", f"{target.proxy_admin_url}/admin/faults", {"latency_ms": 0, "jitter_ms": 0}),
+    ):
+        if name.startswith("fault proxy") and not target.state.fault_proxy:
+            continue
+        try:
+            if http.call("GET", admin_url).json != healthy:
+                http.call("POST", f"{admin_url}/reset")
+                undone.append(f"reset {name}")
+        except OSError:
+            pass
+    try:
+        if netfaults.clear():
+            undone.append("removed the nftables table")
+    except netfaults.NetworkFaultError:
+        pass
+    for component in target.components:
+        recorded = target.state.components.get(component)
+        members = recorded.group_members() if recorded else []
+        for member in members:
+            if member.status() == "stopped":
+                member.send_signal(signal.SIGCONT)
+                undone.append(f"resumed frozen {component}")
+        if not (recorded and recorded.process()):
+            target.start_component(component)
+            target.wait_until_ready(component)
+            undone.append(f"restarted {component}")
+    return undone

@@ -1,0 +1,283 @@
+"""Chaos Toolkit probes: what Hive looks like from its users' side.
+
+Each probe returns a value for the experiment's tolerance to judge; probes that measure
+something with a budget (a reply, a recovery) raise ``ActivityFailed`` with a message an
+operator can act on when the budget is blown.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+import uuid
+from pathlib import Path
+
+from chaoslib.exceptions import ActivityFailed
+from chaoslib.types import Configuration
+
+from hive_resilience import http
+from hive_resilience.chaos import controls
+from hive_resilience.chaos.context import api_url, embedded_target, mcp_url, target_dir
+from hive_resilience.hive_events import ReplyError, SessionEventStream, wait_for_reply
+from hive_resilience.mcp_client import McpClient
+from hive_resilience.mcp_protocol import McpError
+from hive_resilience.request_log import read_request_log, window_figures
+from hive_resilience.run import RunError, RunRequest, run
+from hive_resilience.scenario import ScenarioError
+
+__all__ = [
+    "api_healthy",
+    "chat_reports_llm_error",
+    "load_error_ratio_within_budget",
+    "mcp_tools_listed",
+    "non_llm_routes_answer",
+    "record_sessions",
+    "session_round_trip",
+    "sessions_lost",
+    "slo_holds_under_burst",
+    "time_to_recover",
+    "tool_call_added_latency_ms",
+    "tool_call_latency_ms",
+    "tool_calls_degraded",
+]
+
+RECORDED_SESSIONS_FILE = "recorded-sessions.json"
+POLL_INTERVAL_S = 0.2
+LLM_ERROR_EVENTS = frozenset({"node_retry", "execution_failed", "worker_failed"})
+
+
+def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> bool:
+    """True when ``GET /api/health`` answers 200 JSON with status ok."""
+    try:
+        answer = http.call("GET", f"{api_url(configuration)}/api/health", timeout_s=timeout_s)
+    except OSError:
+        return False
+    return answer.status == 200 and (answer.json or {}).get("status") == "ok"
+
+
+def mcp_tools_listed(timeout_s: float = 10.0, configuration: Configuration = None) -> int:
+    """How many tools a fresh MCP session lists; 0 when the tools server does not answer."""
+    try:
+        with McpClient(mcp_url(configuration), timeout_s=timeout_s) as client:
+            return len(client.list_tools())
+    except McpError:
+        return 0
+
+
+def session_round_trip(reply_within_s: float = 15.0, configuration: Configuration = None) -> float:
+    """Create a session, chat, wait for the reply, delete; returns the seconds the reply took."""
+    base = api_url(configuration)
+    session_id = _create_session(base)
+    try:
+        return _chat(base, session_id, reply_within_s)
+    finally:
+        _quietly(http.call, "DELETE", f"{base}/api/sessions/{session_id}")
+
+
+def record_sessions(count: int = 3, configuration: Configuration = None) -> list[str]:
+    """Create ``count`` sessions with one exchanged message each and remember their ids.
+
+    The ids go to ``recorded-sessions.json`` in the target folder, so ``sessions_lost`` can
+    check after the fault that every conversation is still there (the RPO promise).
+    """
+    base = api_url(configuration)
+    session_ids = []
+    for _ in range(count):
+        session_id = _create_session(base)
+        _chat(base, session_id, 30.0)
+        session_ids.append(session_id)
+    path = target_dir(configuration) / RECORDED_SESSIONS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(session_ids))
+    return session_ids
+
+
+def sessions_lost(configuration: Configuration = None) -> int:
+    """How many recorded sessions Hive no longer has with their messages (live or on disk)."""
+    path = target_dir(configuration) / RECORDED_SESSIONS_FILE
+    if not path.is_file():
+        raise ActivityFailed(f"no sessions were recorded ({path} is missing): run record_sessions before the fault")
+    base = api_url(configuration)
+    lost = 0
+    for session_id in json.loads(path.read_text()):
+        try:
+            detail = http.call("GET", f"{base}/api/sessions/{session_id}").json or {}
+        except OSError as error:
+            raise ActivityFailed(f"Hive API unreachable while checking sessions: {error}") from None
+        if detail.get("session_id") != session_id or not detail.get("has_messages", True):
+            lost += 1
+    return lost
+
+
+def time_to_recover(component: str = "hive-api", budget_s: float = 30.0, configuration: Configuration = None) -> float:
+    """Poll until ``component`` serves again; returns the seconds it took, fails past ``budget_s``."""
+    checks = {
+        "hive-api": lambda: api_healthy(2.0, configuration),
+        "tools": lambda: mcp_tools_listed(2.0, configuration) > 0,
+        "llm-stub": lambda: _answers(f"{embedded_target(configuration).llm_url}/health"),
+    }
+    if component not in checks:
+        raise ActivityFailed(f"unknown component {component!r}; known: {', '.join(checks)}")
+    started = time.monotonic()
+    while time.monotonic() - started < budget_s:
+        if checks[component]():
+            return round(time.monotonic() - started, 3)
+        time.sleep(POLL_INTERVAL_S)
+    raise ActivityFailed(f"{component} did not recover within the {budget_s:g} s budget")
+
+
+def non_llm_routes_answer(configuration: Configuration = None) -> bool:
+    """True when health, the session list and a session's detail answer JSON without a 5xx."""
+    base = api_url(configuration)
+    try:
+        answers = [http.call("GET", f"{base}/api/health"), http.call("GET", f"{base}/api/sessions")]
+        created = http.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
+        answers.append(created)
+        if created.status == 201:
+            session_id = created.json["session_id"]
+            answers.append(http.call("GET", f"{base}/api/sessions/{session_id}"))
+            answers.append(http.call("DELETE", f"{base}/api/sessions/{session_id}"))
+    except OSError:
+        return False
+    return all(answer.status < 500 and answer.json is not None for answer in answers)
+
+
+def chat_reports_llm_error(within_s: float = 30.0, configuration: Configuration = None) -> str:
+    """Chat while the LLM fails: Hive must tell the client (an error event), not hang silently.
+
+    Returns the error text Hive streamed; fails when a reply arrives anyway or nothing is
+    said within ``within_s``.
+    """
+    base = api_url(configuration)
+    session_id = _create_session(base)
+    message = f"hive-resilience chaos probe {uuid.uuid4().hex[:8]}"
+    try:
+        with SessionEventStream(base, session_id, within_s) as stream:
+            _post_chat(base, session_id, message)
+            seen_input = False
+            for event in stream.events():
+                kind, data = event.get("type"), event.get("data") or {}
+                seen_input = seen_input or (kind == "client_input_received" and data.get("content") == message)
+                if seen_input and kind in LLM_ERROR_EVENTS:
+                    return str(data.get("error") or kind)
+                if seen_input and kind == "client_input_requested":
+                    raise ActivityFailed("the turn ended normally although the LLM is failing")
+    except ReplyError as error:
+        raise ActivityFailed(f"no error reached the client: {error}") from None
+    finally:
+        _quietly(http.call, "DELETE", f"{base}/api/sessions/{session_id}")
+    raise ActivityFailed("the event stream ended without an error event")
+
+
+def tool_call_latency_ms(samples: int = 20, timeout_s: float = 10.0, direct: bool = False,
+                         configuration: Configuration = None) -> dict:
+    """p50/p95 of ``tools/call get_current_time`` over one MCP session, and how many failed.
+
+    ``direct`` bypasses the embedded target's fault proxy, to measure what the proxy adds.
+    """
+    if direct:
+        target = embedded_target(configuration)
+        if not target.state.fault_proxy:
+            raise ActivityFailed("the embedded target runs without the fault proxy; start it with fault_proxy")
+        url = f"http://127.0.0.1:{target.ports.mcp_upstream}"
+    else:
+        url = mcp_url(configuration)
+    durations, failures = [], 0
+    client = McpClient(url, timeout_s=timeout_s)
+    try:
+        for _ in range(samples):
+            started = time.perf_counter()
+            try:
+                client.call_tool("get_current_time", {"timezone": "UTC"})
+                durations.append((time.perf_counter() - started) * 1000)
+            except McpError:
+                failures += 1
+    finally:
+        _quietly(client.close)
+    if not durations:
+        return {"p50_ms": None, "p95_ms": None, "failures": failures, "samples": samples}
+    ordered = sorted(durations)
+    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+            "failures": failures, "samples": samples}
+
+
+def tool_call_added_latency_ms(samples: int = 20, configuration: Configuration = None) -> float:
+    """Median tool-call latency through the fault proxy minus straight to the tools server."""
+    through = tool_call_latency_ms(samples, configuration=configuration)["p50_ms"]
+    direct = tool_call_latency_ms(samples, direct=True, configuration=configuration)["p50_ms"]
+    if through is None or direct is None:
+        raise ActivityFailed("tool calls failed, so the added latency cannot be measured")
+    return round(through - direct, 1)
+
+
+def tool_calls_degraded(samples: int = 10, slower_than_ms: float = 100.0, timeout_s: float = 5.0,
+                        configuration: Configuration = None) -> bool:
+    """True when some tool calls failed or their p95 is above ``slower_than_ms``."""
+    figures = tool_call_latency_ms(samples, timeout_s=timeout_s, configuration=configuration)
+    return figures["failures"] > 0 or (figures["p95_ms"] or 0) > slower_than_ms
+
+
+def slo_holds_under_burst(scenario: str = "smoke", duration: str = "15s", configuration: Configuration = None) -> bool:
+    """Run a short, bounded burst of the load users against the target; True when every SLO held."""
+    request = RunRequest(scenario, host=api_url(configuration), mcp_host=mcp_url(configuration), duration=duration,
+                         reports_dir=Path("reports") / "chaos-bursts")
+    try:
+        return run(request) == 0
+    except (RunError, ScenarioError) as error:
+        raise ActivityFailed(f"the load burst could not run: {error}") from None
+
+
+def load_error_ratio_within_budget(window_s: float = 10.0, configuration: Configuration = None) -> bool:
+    """Safeguard probe: the background load's error ratio over the last ``window_s`` seconds
+    stays within ``blast_radius_error_ratio`` from the configuration (default 0.5)."""
+    log_path = controls.current_request_log()
+    if log_path is None or not log_path.is_file():
+        return True
+    budget = float((configuration or {}).get("blast_radius_error_ratio", 0.5))
+    now = time.time()
+    figures = window_figures(read_request_log(log_path), now - window_s, now)
+    return figures["error_ratio"] is None or figures["error_ratio"] <= budget
+
+
+def _create_session(base: str) -> str:
+    try:
+        created = http.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
+    except OSError as error:
+        raise ActivityFailed(f"Hive API unreachable: {error}") from None
+    if created.status != 201 or not (created.json or {}).get("session_id"):
+        raise ActivityFailed(f"POST /api/sessions answered HTTP {created.status}, not a new session")
+    return created.json["session_id"]
+
+
+def _post_chat(base: str, session_id: str, message: str) -> None:
+    answer = http.call("POST", f"{base}/api/sessions/{session_id}/chat", {"message": message}, timeout_s=10)
+    if answer.status != 200 or (answer.json or {}).get("delivered") is not True:
+        raise ActivityFailed(f"chat was not delivered: HTTP {answer.status}")
+
+
+def _chat(base: str, session_id: str, reply_within_s: float) -> float:
+    message = f"hive-resilience chaos probe {uuid.uuid4().hex[:8]}"
+    try:
+        with SessionEventStream(base, session_id, reply_within_s) as stream:
+            started = time.monotonic()
+            _post_chat(base, session_id, message)
+            wait_for_reply(stream.events(), message)
+            return round(time.monotonic() - started, 3)
+    except (ReplyError, OSError) as error:
+        raise ActivityFailed(f"no reply within {reply_within_s:g} s: {error}") from None
+
+
+def _answers(url: str) -> bool:
+    try:
+        return http.call("GET", url, timeout_s=2).status == 200
+    except OSError:
+        return False
+
+
+def _quietly(function, *args) -> None:
+    """Best-effort clean-up that must not hide the probe's own result."""
+    try:
+        function(*args)
+    except (OSError, McpError):
+        pass

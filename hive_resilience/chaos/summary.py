@@ -1,0 +1,67 @@
+"""A short Markdown page per chaos run: verdict, what users felt per phase, recovery times."""
+
+from __future__ import annotations
+
+from chaoslib.types import Journal
+
+PHASE_TITLES = {"baseline": "baseline", "during_fault": "during the fault", "after_recovery": "after recovery"}
+
+
+def render_summary(journal: Journal) -> str:
+    experiment = journal.get("experiment", {})
+    verdict = "DEVIATED" if journal.get("deviated") else journal.get("status", "unknown").upper()
+    ours = journal.get("hive_resilience", {})
+    lines = [
+        f"# {experiment.get('title', 'experiment')}",
+        "",
+        f"**Verdict: {verdict}** (Chaos Toolkit status `{journal.get('status')}`, "
+        f"deviated: {bool(journal.get('deviated'))}, {journal.get('duration', 0):.1f} s)",
+        "",
+        experiment.get("description", ""),
+        "",
+    ]
+    load = ours.get("load")
+    if load:
+        lines += [
+            "## What users felt (background load)",
+            "",
+            "| phase | window s | requests | RPS | error ratio | p50 ms | p95 ms | p99 ms | chat replies (failed) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for key, title in PHASE_TITLES.items():
+            phase = load["phases"][key]
+            lines.append(
+                f"| {title} | {phase['end'] - phase['start']:.1f} | {phase['requests']} | {phase['rps']:.1f} | "
+                f"{_number(phase['error_ratio'], '.3f')} | {_number(phase['p50_ms'])} | {_number(phase['p95_ms'])} | "
+                f"{_number(phase['p99_ms'])} | {phase['replies']} ({phase['reply_failures']}) |"
+            )
+        slo = "held" if load.get("slo_passed") else f"broken: {', '.join(load.get('failed_slos', [])) or 'no verdict'}"
+        lines += ["", f"Load SLOs over the whole experiment: {slo}. Load report: `{load['report_dir']}`.", ""]
+    recoveries = [
+        (run["activity"]["name"], run.get("output"))
+        for run in journal.get("run", [])
+        if run.get("activity", {}).get("provider", {}).get("func") == "time_to_recover" and run.get("status") == "succeeded"
+    ]
+    if recoveries:
+        lines += ["## Recovery", ""] + [f"- {name}: **{seconds} s**" for name, seconds in recoveries] + [""]
+    lines += ["## Activities", "", "| activity | status | output |", "| --- | --- | --- |"]
+    hypothesis = journal.get("steady_states", {}) or {}
+    for phase in ("before", "after"):
+        for probe in (hypothesis.get(phase) or {}).get("probes", []):
+            lines.append(_activity_row(probe, f"steady state {phase}: "))
+    for run in journal.get("run", []) + (journal.get("rollbacks") or []):
+        lines.append(_activity_row(run))
+    undone = ours.get("undone_at_end") or []
+    lines += ["", "## Left behind", "", "; ".join(undone) + " (undone by the control)" if undone else "No fault was left behind."]
+    return "\n".join(lines) + "\n"
+
+
+def _activity_row(run: dict, prefix: str = "") -> str:
+    output = run.get("output") if run.get("status") == "succeeded" else run.get("exception", [""])[-1:]
+    text = str(output).replace("|", "/").replace("\n", " ")[:120]
+    tolerance = "" if run.get("tolerance_met") is None else (" (tolerance met)" if run["tolerance_met"] else " (tolerance NOT met)")
+    return f"| {prefix}{run.get('activity', {}).get('name', '?')} | {run.get('status')}{tolerance} | {text} |"
+
+
+def _number(value: float | None, spec: str = ".0f") -> str:
+    return "-" if value is None else format(value, spec)
