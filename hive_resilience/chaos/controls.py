@@ -61,6 +61,11 @@ class ExperimentRecord:
 _RECORD: ExperimentRecord | None = None
 
 
+def current_run_dir(default: Path) -> Path:
+    """This experiment's report folder, where probes keep what they compare across the fault."""
+    return _RECORD.run_dir if _RECORD else default
+
+
 def current_request_log() -> Path | None:
     """The running background load's request log, for the safeguard probe."""
     return _RECORD.request_log if _RECORD else None

@@ -32,7 +32,6 @@ __all__ = [
     "load_error_ratio_within_budget",
     "mcp_tools_listed",
     "non_llm_routes_answer",
-    "record_sessions",
     "session_round_trip",
     "sessions_lost",
     "slo_holds_under_burst",
@@ -75,37 +74,31 @@ def session_round_trip(reply_within_s: float = 15.0, configuration: Configuratio
         _quietly(http.call, "DELETE", f"{base}/api/sessions/{session_id}")
 
 
-def record_sessions(count: int = 3, configuration: Configuration = None) -> list[str]:
-    """Create ``count`` sessions with one exchanged message each and remember their ids.
+def sessions_lost(count: int = 3, configuration: Configuration = None) -> int:
+    """How many conversations Hive lost across the fault (the RPO promise); 0 is the goal.
 
-    The ids go to ``recorded-sessions.json`` in the target folder, so ``sessions_lost`` can
-    check after the fault that every conversation is still there (the RPO promise).
+    Its first call in an experiment run creates ``count`` sessions with one exchanged message
+    each, records their ids in the run's report folder and returns 0; every later call checks
+    that each recorded session is still there with its messages (live or restored from disk)
+    and returns how many are not.
     """
+    path = controls.current_run_dir(target_dir(configuration)) / RECORDED_SESSIONS_FILE
     base = api_url(configuration)
-    session_ids = []
-    for _ in range(count):
-        session_id = _create_session(base)
-        _chat(base, session_id, 30.0)
-        session_ids.append(session_id)
-    path = target_dir(configuration) / RECORDED_SESSIONS_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(session_ids))
-    return session_ids
-
-
-def sessions_lost(configuration: Configuration = None) -> int:
-    """How many recorded sessions Hive no longer has with their messages (live or on disk)."""
-    path = target_dir(configuration) / RECORDED_SESSIONS_FILE
     if not path.is_file():
-        raise ActivityFailed(f"no sessions were recorded ({path} is missing): run record_sessions before the fault")
-    base = api_url(configuration)
+        session_ids = []
+        for _ in range(count):
+            session_ids.append(_create_session(base))
+            _chat(base, session_ids[-1], 30.0)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(session_ids))
+        return 0
     lost = 0
     for session_id in json.loads(path.read_text()):
         try:
             detail = http.call("GET", f"{base}/api/sessions/{session_id}").json or {}
         except OSError as error:
             raise ActivityFailed(f"Hive API unreachable while checking sessions: {error}") from None
-        if detail.get("session_id") != session_id or not detail.get("has_messages", True):
+        if detail.get("session_id") != session_id or not detail.get("has_messages"):
             lost += 1
     return lost
 
