@@ -1,0 +1,101 @@
+"""The local chaos experiments, run for real with `chaos run` against the embedded Hive."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from conftest import free_ports
+from hive_resilience import http, netfaults
+from hive_resilience.target import EmbeddedTarget
+
+pytestmark = pytest.mark.embedded
+
+REPO = Path(__file__).resolve().parent.parent
+CHAOS = str(Path(sys.executable).parent / "chaos")
+LOCAL_EXPERIMENTS = sorted((REPO / "chaos" / "experiments" / "local").glob("*.yaml"))
+
+
+@pytest.fixture(scope="module")
+def chaos_target(tmp_path_factory) -> EmbeddedTarget:
+    with EmbeddedTarget(tmp_path_factory.mktemp("chaos-target"), free_ports(), fault_proxy=True) as target:
+        yield target
+
+
+def chaos_command(experiment: Path, cwd: Path) -> list[str]:
+    return [CHAOS, "run", str(experiment), "--journal-path", str(cwd / "journal.json")]
+
+
+def chaos_env(target: EmbeddedTarget) -> dict[str, str]:
+    return {**os.environ, "HIVE_RESILIENCE_TARGET_DIR": str(target.run_dir)}
+
+
+def report(cwd: Path) -> tuple[dict, str]:
+    """The journal and summary the load control wrote under reports/."""
+    run_dir = next((cwd / "reports").glob("*-chaos-*"))
+    return json.loads((run_dir / "journal.json").read_text()), (run_dir / "summary.md").read_text()
+
+
+def assert_no_fault_left(target: EmbeddedTarget) -> None:
+    target = EmbeddedTarget.attach(target.run_dir)
+    assert not netfaults.table_present()
+    assert http.call("GET", f"{target.llm_url}/admin/faults").json == {
+        "first_token_delay_ms": 0, "token_delay_ms": 0, "failure_ratio": 0, "outage": False}
+    assert http.call("GET", f"{target.proxy_admin_url}/admin/faults").json == {"latency_ms": 0, "jitter_ms": 0}
+    for component, state in target.status().items():
+        assert state["running"] and state["healthy"], component
+        members = target.state.components[component].group_members()
+        assert all(member.status() != psutil.STATUS_STOPPED for member in members), component
+
+
+@pytest.mark.parametrize("experiment", LOCAL_EXPERIMENTS, ids=lambda path: path.stem)
+def test_local_experiment_holds_its_steady_state_against_the_real_hive(experiment, chaos_target, tmp_path):
+    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-4000:]
+    journal, summary = report(tmp_path)
+    assert journal["status"] == "completed" and not journal["deviated"]
+    phases = journal["hive_resilience"]["load"]["phases"]
+    assert phases["baseline"]["requests"] > 0 and phases["after_recovery"]["requests"] > 0
+    assert "| during the fault |" in summary and "No fault was left behind." in summary
+    assert_no_fault_left(chaos_target)
+
+
+def test_killing_a_component_without_restart_deviates_and_exits_non_zero(chaos_target, tmp_path):
+    experiment = REPO / "tests" / "chaos" / "killed-without-restart.yaml"
+    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    journal, summary = report(tmp_path)
+    assert journal["deviated"] and "**Verdict: DEVIATED**" in summary
+    # The experiment has no rollback: the control's safety net had to bring the tools server back.
+    assert "restarted tools" in journal["hive_resilience"]["undone_at_end"]
+    assert_no_fault_left(chaos_target)
+
+
+def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_target, tmp_path):
+    experiment = REPO / "tests" / "chaos" / "every-fault-then-wait.yaml"
+    process = subprocess.Popen(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    target = EmbeddedTarget.attach(chaos_target.run_dir)
+    tools = target.state.components["tools"].process()
+    deadline = time.monotonic() + 120
+    while tools.status() != psutil.STATUS_STOPPED:
+        assert time.monotonic() < deadline and process.poll() is None, "the faults were never all in place"
+        time.sleep(0.2)
+    assert netfaults.table_present()
+    process.send_signal(signal.SIGINT)
+    output, _ = process.communicate(timeout=120)
+    journal, summary = report(tmp_path)
+    assert journal["status"] == "interrupted", output[-3000:]
+    assert [run["status"] for run in journal["rollbacks"]] == ["succeeded"] * 4
+    assert journal["hive_resilience"]["undone_at_end"] == []
+    assert_no_fault_left(chaos_target)

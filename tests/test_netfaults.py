@@ -1,0 +1,72 @@
+"""nftables faults live in a table of our own and go away with it (needs root and nft)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+
+import pytest
+
+from conftest import free_port
+from hive_resilience import netfaults
+
+
+@pytest.fixture(autouse=True)
+def no_table_left():
+    netfaults.clear()
+    yield
+    netfaults.clear()
+
+
+def ruleset() -> str:
+    return subprocess.run(["nft", "list", "table", netfaults.FAMILY, netfaults.TABLE], capture_output=True,
+                          text=True).stdout
+
+
+def test_packet_loss_rules_match_the_port_both_ways_and_clear_removes_them():
+    port = free_port()
+    netfaults.drop_packets(port, 30)
+    assert netfaults.table_present()
+    rules = ruleset()
+    assert f"tcp dport {port} numgen random mod 100 < 30 drop" in rules
+    assert f"tcp sport {port} numgen random mod 100 < 30 drop" in rules
+    assert netfaults.clear() is True
+    assert not netfaults.table_present()
+    assert netfaults.clear() is False
+
+
+def test_a_partition_stops_connections_to_the_port():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port = server.getsockname()[1]
+        netfaults.partition(port)
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        netfaults.clear()
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+
+
+def test_a_new_fault_replaces_the_previous_one():
+    netfaults.partition(free_port())
+    port = free_port()
+    netfaults.drop_packets(port, 10)
+    assert ruleset().count("drop") == 2 and f"sport {port}" in ruleset()
+
+
+def test_missing_nft_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(netfaults.shutil, "which", lambda _: None)
+    with pytest.raises(netfaults.NetworkFaultError, match="apt-get install nftables"):
+        netfaults.drop_packets(free_port(), 10)
+
+
+def test_not_root_says_so(monkeypatch):
+    monkeypatch.setattr(netfaults.os, "geteuid", lambda: 1000)
+    with pytest.raises(netfaults.NetworkFaultError, match="root"):
+        netfaults.partition(free_port())
+
+
+@pytest.mark.parametrize("loss", [0, -5, 101])
+def test_loss_outside_zero_to_hundred_is_refused(loss):
+    with pytest.raises(ValueError):
+        netfaults.drop_packets(free_port(), loss)

@@ -1,0 +1,44 @@
+"""Windowed figures from the request log: exact percentiles, journeys apart, empty windows."""
+
+from __future__ import annotations
+
+import pytest
+
+from hive_resilience.latency import JOURNEY_REQUEST_TYPE
+from hive_resilience.request_log import RequestLogWriter, read_request_log, window_figures
+
+
+@pytest.fixture
+def logged(tmp_path):
+    writer = RequestLogWriter(tmp_path / "requests.csv")
+    for second in range(100):
+        writer.add(1000 + second, "GET", "/api/health", float(second + 1), failed=second >= 90)
+    writer.add(1050.5, JOURNEY_REQUEST_TYPE, "chat time-to-reply", 9000, failed=True)
+    writer.close()
+    return read_request_log(tmp_path / "requests.csv")
+
+
+def test_round_trip_keeps_every_field(logged):
+    assert logged[0].timestamp == 1000 and logged[0].name == "/api/health" and logged[0].response_time_ms == 1.0
+    assert logged[99].failed and not logged[0].failed
+
+
+def test_window_counts_only_requests_that_ended_inside_it(logged):
+    figures = window_figures(logged, 1010, 1020)
+    assert figures["requests"] == 10 and figures["rps"] == 1.0
+
+
+def test_percentiles_are_exact_nearest_rank(logged):
+    figures = window_figures(logged, 1000, 1100)
+    assert (figures["p50_ms"], figures["p95_ms"], figures["p99_ms"]) == (50.0, 95.0, 99.0)
+
+
+def test_error_ratio_and_replies_are_counted_apart(logged):
+    figures = window_figures(logged, 1000, 1100)
+    assert figures["error_ratio"] == 0.1
+    assert (figures["replies"], figures["reply_failures"]) == (1, 1)
+
+
+def test_an_empty_window_has_no_ratio_or_percentiles(logged):
+    figures = window_figures(logged, 2000, 2010)
+    assert figures["requests"] == 0 and figures["error_ratio"] is None and figures["p99_ms"] is None
