@@ -224,8 +224,14 @@ class EmbeddedTarget:
             f"{timeout_s or self.startup_timeout_s:.0f} s ({last_problem}); see its log: {self._log(component)}"
         )
 
+    def refresh(self) -> None:
+        """Reload the state file: chaos actions in other processes restart components."""
+        if self.state_path.is_file():
+            self.state = TargetState.load(self.state_path)
+
     def stop_component(self, component: str, grace_s: float = STOP_GRACE_S) -> None:
         """SIGTERM the component's process group, SIGKILL what is left after ``grace_s``."""
+        self.refresh()
         recorded = self.state.components.get(component)
         if recorded is None:
             return
@@ -237,7 +243,7 @@ class EmbeddedTarget:
             _signal(process, signal.SIGKILL)
         psutil.wait_procs(alive, timeout=5)
         if component in self._popen:
-            self._popen.pop(component).wait(timeout=5)
+            self._popen.pop(component).poll()  # reap it if it was our child
 
     def down(self) -> None:
         """Stop only what this target started, newest first, and forget it."""
@@ -249,6 +255,7 @@ class EmbeddedTarget:
 
     def status(self) -> dict[str, dict]:
         """Per component: pid, whether it runs and answers, its URL and log."""
+        self.refresh()
         report = {}
         for component in self.components:
             recorded = self.state.components.get(component)
@@ -269,6 +276,7 @@ class EmbeddedTarget:
 
     def processes(self) -> dict[str, list[psutil.Process]]:
         """Live processes per component (children included), for resource sampling."""
+        self.refresh()
         found = {}
         for component, recorded in self.state.components.items():
             process = recorded.process()

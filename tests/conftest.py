@@ -18,7 +18,8 @@ def free_port() -> int:
 
 def free_ports() -> TargetPorts:
     """Ports chosen at run time, so tests never collide with a target a developer left up."""
-    return TargetPorts(api=free_port(), mcp=free_port(), llm=free_port())
+    return TargetPorts(api=free_port(), mcp=free_port(), llm=free_port(), mcp_upstream=free_port(),
+                       proxy_admin=free_port())
 
 
 @pytest.fixture

@@ -99,3 +99,18 @@ def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_ta
     assert [run["status"] for run in journal["rollbacks"]] == ["succeeded"] * 4
     assert journal["hive_resilience"]["undone_at_end"] == []
     assert_no_fault_left(chaos_target)
+
+
+def test_the_safeguard_aborts_when_the_blast_radius_is_exceeded_and_rollbacks_still_run(chaos_target, tmp_path):
+    experiment = REPO / "tests" / "chaos" / "safeguard-trips.yaml"
+    started = time.monotonic()
+    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert time.monotonic() - started < 60, "the 60 s pause ran out: the safeguard never tripped"
+    assert "Safeguard 'background load error ratio within the blast radius' triggered" in result.stderr
+    journal, _ = report(tmp_path)
+    assert journal["status"] == "interrupted"
+    assert [run["status"] for run in journal["rollbacks"]] == ["succeeded"]
+    assert journal["hive_resilience"]["undone_at_end"] == []
+    assert_no_fault_left(chaos_target)
