@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
 from hive_resilience.offline_tools import OFFLINE_TOOL_CALLS
-from hive_resilience.target import EmbeddedTarget, TargetPorts
+from hive_resilience.target import EmbeddedTarget, free_ports
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -124,8 +123,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10, help="concurrent users/sessions (default 10)")
     parser.add_argument("--seconds", type=int, default=15, help="measured seconds per client (default 15)")
     args = parser.parse_args()
-    ports = TargetPorts(*(free_port() for _ in range(3)))
-    with tempfile.TemporaryDirectory() as run_dir, EmbeddedTarget(Path(run_dir), ports) as target:
+    with tempfile.TemporaryDirectory() as run_dir, EmbeddedTarget(Path(run_dir), free_ports()) as target:
         print(f"tools server {target.mcp_url}; {args.users} users; {args.seconds} s each; {psutil.cpu_count()} cores")
         measurements = [
             measure_locust("McpToolsUser tools/call", REPO / "load" / "mcp_tools.py", target.mcp_url, args.users,
@@ -143,12 +141,6 @@ def main() -> None:
     print(f"McpToolsUser / SDK client, calls per generator-core-second: {ours.calls_per_core_s / sdk.calls_per_core_s:.1f}x")
     print(f"McpToolsUser / SDK client, calls per second:                {ours.calls_per_s / sdk.calls_per_s:.1f}x")
     print(f"McpToolsUser / FastHttpUser GET /health, calls per core-s:  {ours.calls_per_core_s / health.calls_per_core_s:.2f}x")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from aiohttp import web
 from hive_resilience.faults import FaultAdmin, FaultSettings
 
 REPLY_TEXT = "Hello from the hive-resilience LLM stub. Your message was received and handled."
+QUOTE_CHARS = 60
 MODEL_NAME = "fake-model"
 
 
@@ -85,8 +86,7 @@ class LlmStub:
             self.counts.failed += 1
             return _openai_error(503, "server_error", "the LLM provider is unavailable (injected fault)")
         await asyncio.sleep(faults.first_token_delay_ms / 1000)
-        tokens = REPLY_TEXT.split(" ")
-        tokens = [token + " " for token in tokens[:-1]] + tokens[-1:]
+        tokens = reply_tokens(body.get("messages") or [])
         if body.get("stream"):
             self.counts.streamed += 1
             return await self._stream(request, tokens, faults.token_delay_ms)
@@ -134,6 +134,24 @@ class LlmStub:
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response
+
+
+def reply_tokens(messages: list[dict]) -> list[str]:
+    """The reply, word by word: a fixed text that quotes the end of the last user message.
+
+    Hive puts the user's own words at the end, after its reminders, so a browser test can
+    tell the reply to its own message from an earlier one.
+    """
+    user_texts = [_text(message.get("content")) for message in messages if message.get("role") == "user"]
+    quote = " ".join(user_texts[-1].split())[-QUOTE_CHARS:] if user_texts else ""
+    words = f"{REPLY_TEXT} You said: {quote}".split(" ")
+    return [word + " " for word in words[:-1]] + words[-1:]
+
+
+def _text(content: object) -> str:
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, dict))
+    return content if isinstance(content, str) else ""
 
 
 def _usage(tokens: list[str]) -> dict:

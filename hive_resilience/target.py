@@ -366,6 +366,19 @@ class EmbeddedTarget:
         return str(self.run_dir / "logs" / f"{component}.log")
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on right now (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((LOOPBACK, 0))
+        return probe.getsockname()[1]
+
+
+def free_ports() -> TargetPorts:
+    """Ports chosen at run time, so tests and benchmarks never collide with a target left up."""
+    return TargetPorts(api=free_port(), mcp=free_port(), llm=free_port(), mcp_upstream=free_port(),
+                       proxy_admin=free_port())
+
+
 def _signal(process: psutil.Process, signum: int) -> None:
     try:
         process.send_signal(signum)

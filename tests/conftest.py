@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
-from hive_resilience.target import EmbeddedTarget, TargetPorts
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def free_ports() -> TargetPorts:
-    """Ports chosen at run time, so tests never collide with a target a developer left up."""
-    return TargetPorts(api=free_port(), mcp=free_port(), llm=free_port(), mcp_upstream=free_port(),
-                       proxy_admin=free_port())
+from hive_resilience.target import EmbeddedTarget, free_ports
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from conftest import free_ports
+from hive_resilience.target import free_ports
 from hive_resilience import http, netfaults
 from hive_resilience.target import EmbeddedTarget
 

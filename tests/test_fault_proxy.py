@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from conftest import free_port
+from hive_resilience.target import free_port
 
 
 class EchoHandler(BaseHTTPRequestHandler):

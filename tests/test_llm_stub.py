@@ -12,7 +12,7 @@ import urllib.request
 import openai
 import pytest
 
-from conftest import free_port
+from hive_resilience.target import free_port
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from conftest import free_port
+from hive_resilience.target import free_port
 from hive_resilience import netfaults
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_ports
+from hive_resilience.target import free_ports
 from hive_resilience.target import EmbeddedTarget
 
 pytestmark = pytest.mark.embedded

@@ -11,7 +11,7 @@ import urllib.request
 import psutil
 import pytest
 
-from conftest import free_ports
+from hive_resilience.target import free_ports
 from hive_resilience import target as target_module
 from hive_resilience.mcp_client import McpClient
 from hive_resilience.target import EmbeddedTarget, TargetError
