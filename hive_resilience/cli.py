@@ -8,8 +8,9 @@ import json
 import sys
 from pathlib import Path
 
+from hive_resilience import compare
 from hive_resilience.run import RunError, RunRequest, run
-from hive_resilience.scenario import ScenarioError, available_scenarios, load_scenario, parse_duration_s
+from hive_resilience.scenario import RegressionBudgets, ScenarioError, available_scenarios, load_scenario, parse_duration_s
 from hive_resilience.target import EmbeddedTarget, TargetError, TargetPorts
 
 DEFAULT_TARGET_DIR = Path("reports") / "target"
@@ -43,6 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
                                help="put the TCP fault proxy in front of the tools server (for latency experiments)")
     _add_port_arguments(target_parser)
 
+    compare_parser = commands.add_parser(
+        "compare", help="compare a run with a baseline run; exit 1 on a regression",
+        description="Compare NEW_RUN with BASELINE_RUN per request name present in both (and Aggregated) on "
+        "throughput, p95, p99 and error ratio. The budgets are NEW_RUN's, recorded in its summary.json from the "
+        f"scenario's regression_budgets (defaults: {compare.describe_budgets(RegressionBudgets())}); a request "
+        "missing from NEW_RUN is a regression. Prints a table and writes comparison.json and comparison.md into "
+        "NEW_RUN. Exit code: 0 within budget, 1 on a regression, 2 on bad input.")
+    compare_parser.add_argument("baseline_run", type=Path, help="run folder of the baseline, e.g. reports/20261126T232445Z-smoke")
+    compare_parser.add_argument("new_run", type=Path, help="run folder of the run to judge; the comparison is written there")
+
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
     return parser
 
@@ -75,7 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args)
         if args.command == "target":
             return _target(args)
+        if args.command == "compare":
+            return _compare(args)
         return _scenarios()
+    except compare.CompareError as error:
+        print(f"hive-resilience: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except (ScenarioError, RunError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(error, ScenarioError) else 1
@@ -114,6 +130,14 @@ def _target(args: argparse.Namespace) -> int:
             running = f"pid {state['pid']}" if state["running"] else "not running"
             print(f"{component:<9} {running:<12} {health:<14} {state['url']}")
     return 0 if all(state["running"] and state["healthy"] for state in status.values()) else 1
+
+
+def _compare(args: argparse.Namespace) -> int:
+    comparison = compare.compare_runs(args.baseline_run, args.new_run)
+    json_path, md_path = compare.write_comparison(comparison)
+    print(compare.render_text(comparison))
+    print(f"written: {json_path}, {md_path}")
+    return 1 if comparison.regressions else 0
 
 
 def _scenarios() -> int:

@@ -227,6 +227,7 @@ def build_summary(environment: Environment) -> dict:
         "resources": resources,
         "slos": [verdict.to_dict() for verdict in verdicts],
         "warnings": warnings,
+        "regression_budgets": scenario.regression_budgets.model_dump(),
         "passed": all_held(verdicts) and not exceptions,
         "report_dir": str(RUN.report_dir),
     }

@@ -141,6 +141,20 @@ DEFAULT_SLOS: tuple[Slo, ...] = (
 )
 
 
+class RegressionBudgets(_Strict):
+    """How much worse than a baseline run a new run may be before ``compare`` calls it a regression.
+
+    Throughput and latency budgets are relative (percent of the baseline), because their scale
+    depends on the scenario; the error budget is absolute (percentage points), because a
+    relative change of a ratio near zero means nothing (0.01 % to 0.02 % is "+100 %").
+    """
+
+    rps_drop_percent: float = Field(default=10.0, ge=0, le=100)
+    p95_ms_increase_percent: float = Field(default=15.0, ge=0)
+    p99_ms_increase_percent: float = Field(default=20.0, ge=0)
+    error_ratio_increase_points: float = Field(default=0.5, ge=0, le=100)
+
+
 class Scenario(_Strict):
     """A validated load plan. Build it with :func:`load_scenario`."""
 
@@ -150,6 +164,7 @@ class Scenario(_Strict):
     user_classes: dict[str, UserClassConfig] = Field(default_factory=lambda: {"HiveApiUser": UserClassConfig()})
     slos: tuple[Slo, ...] = ()
     reply_timeout_s: float = Field(default=30.0, gt=0)
+    regression_budgets: RegressionBudgets = Field(default_factory=RegressionBudgets)
     compressed_from_s: float | None = None
 
     @field_validator("user_classes")
@@ -239,7 +254,7 @@ def _first_problem(error: ValidationError) -> str:
 
 
 def _allowed_keys(location: tuple) -> str:
-    models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo}
+    models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo, "regression_budgets": RegressionBudgets}
     if len(location) > 1:
         model = models[str(location[0])]
         names = [field.alias or name for name, field in model.model_fields.items()]
