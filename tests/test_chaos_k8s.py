@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 import re
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,7 +25,6 @@ from kubernetes.client.rest import ApiException
 from hive_resilience.chaos import k8s
 
 REPO = Path(__file__).resolve().parent.parent
-CHAOS = str(Path(sys.executable).parent / "chaos")
 K8S_EXPERIMENTS = sorted((REPO / "chaos" / "experiments" / "k8s").glob("*.yaml"))
 LOCAL_EXPERIMENT = REPO / "chaos" / "experiments" / "local" / "hive-api-crash.yaml"
 CHAOS_MESH_DELETES = {"add_latency": "delete_network_fault", "stress_memory": "delete_stressor"}
@@ -59,16 +55,6 @@ def activity_cases() -> list:
 def test_the_four_k8s_experiments_are_there():
     assert [path.stem for path in K8S_EXPERIMENTS] == [
         "dependency-latency", "memory-stress", "rolling-restart", "tools-pod-killed"]
-
-
-@pytest.mark.parametrize("experiment", K8S_EXPERIMENTS, ids=lambda path: path.stem)
-def test_k8s_experiment_passes_chaos_validate(experiment):
-    # Validated with the defaults, as on a machine that has not exported the staging variables.
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("HIVE_RESILIENCE_K8S_")}
-    result = subprocess.run([CHAOS, "--no-version-check", "--no-log-file", "validate", str(experiment)],
-                            capture_output=True, text=True, timeout=60, env=environment)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "look valid" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("activity", activity_cases())

@@ -31,7 +31,7 @@ def chaos_target(tmp_path_factory) -> EmbeddedTarget:
 
 
 def chaos_command(experiment: Path, cwd: Path) -> list[str]:
-    return [CHAOS, "run", str(experiment), "--journal-path", str(cwd / "journal.json")]
+    return [CHAOS, "--no-version-check", "run", str(experiment), "--journal-path", str(cwd / "journal.json")]
 
 
 def chaos_env(target: EmbeddedTarget) -> dict[str, str]:
@@ -79,6 +79,18 @@ def test_killing_a_component_without_restart_deviates_and_exits_non_zero(chaos_t
     # The experiment has no rollback: the control's safety net had to bring the tools server back.
     assert "restarted tools" in journal["hive_resilience"]["undone_at_end"]
     assert_no_fault_left(chaos_target)
+
+
+def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(chaos_target, tmp_path):
+    experiment = REPO / "tests" / "chaos" / "method-probe-misses.yaml"
+    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode != 0
+    assert "method probe 'api-is-down' missed its tolerance False: got True" in result.stderr
+    journal, summary = report(tmp_path)
+    assert journal["deviated"] and journal["hive_resilience"]["method_probes_missed"] == ["api-is-down"]
+    assert [run["activity"]["name"] for run in journal["run"]] == ["api-is-down"], "the method went on after the miss"
+    assert "(tolerance NOT met)" in summary
 
 
 def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_target, tmp_path):

@@ -8,6 +8,9 @@ Declared in an experiment's ``controls`` block, it
   logging every request with its time;
 - cuts that log into baseline / during-fault / after-recovery windows (RPS, error ratio, exact
   p50/p95/p99) and adds them to the journal, so every experiment answers "what did users feel?";
+- enforces the tolerances of probes inside the method, which Chaos Toolkit itself only records:
+  a method probe that fails or misses its tolerance interrupts the experiment (rollbacks still
+  run) and marks the journal deviated, so `chaos run` exits non-zero;
 - as a safety net, undoes any fault still in place at the end (LLM stub, fault proxy, nftables,
   stopped or missing components) and records what it had to undo;
 - writes the journal and a Markdown summary to ``reports/<timestamp>-chaos-<title>/``.
@@ -28,7 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from chaoslib.exceptions import InterruptExecution
-from chaoslib.types import Configuration, Experiment, Journal
+from chaoslib.hypothesis import within_tolerance
+from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
 from hive_resilience import http, netfaults
 from hive_resilience.chaos.context import api_url, mcp_url, target_dir
@@ -56,6 +60,7 @@ class ExperimentRecord:
     target_dir: Path | None = None
     """The embedded target's folder; its state file, not a cached object, says what runs now."""
     started_target: bool = False
+    method_misses: list[str] = field(default_factory=list)
 
 
 _RECORD: ExperimentRecord | None = None
@@ -97,6 +102,25 @@ def after_method_control(context: Experiment, **_: object) -> None:
         _RECORD.method_ended_at = time.time()
 
 
+def after_activity_control(context: Activity, state: Run, configuration: Configuration = None,
+                           secrets: Secrets = None, **_: object) -> None:
+    """Hold a method probe to its tolerance: a miss is a deviation, not a footnote."""
+    record = _RECORD
+    in_method = record and record.method_started_at is not None and record.method_ended_at is None
+    if not in_method or context.get("type") != "probe" or "tolerance" not in context:
+        return
+    met = state.get("status") == "succeeded" and within_tolerance(
+        context["tolerance"], state.get("output"), configuration=configuration, secrets=secrets
+    )
+    state["tolerance_met"] = met
+    if not met:
+        record.method_misses.append(context["name"])
+        outcome = state.get("output") if state.get("status") == "succeeded" else state.get("exception", ["?"])[-1].strip()
+        raise InterruptExecution(
+            f"method probe '{context['name']}' missed its tolerance {context['tolerance']}: got {outcome!r}"
+        )
+
+
 def after_experiment_control(context: Experiment, state: Journal, configuration: Configuration = None,
                              **_: object) -> None:
     global _RECORD
@@ -109,7 +133,10 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
     finally:
         if record.started_target:
             EmbeddedTarget.attach(record.target_dir).down()
-    state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "undone_at_end": undone}
+    if record.method_misses:
+        state["deviated"] = True
+    state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "undone_at_end": undone,
+                          "method_probes_missed": record.method_misses}
     (record.run_dir / "journal.json").write_text(json.dumps(state, indent=2, default=str))
     (record.run_dir / "summary.md").write_text(render_summary(state))
     print(f"hive-resilience: chaos report in {record.run_dir}", file=sys.stderr)
