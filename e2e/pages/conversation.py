@@ -1,0 +1,66 @@
+"""A queen conversation (``#/queen/<id>?session=<session>``): messages, replies, the composer."""
+
+from __future__ import annotations
+
+import re
+import time
+from urllib.parse import parse_qs, urlsplit
+
+from playwright.sync_api import Locator, Page
+
+REPLY_PREFIX = "Hello from the hive-resilience LLM stub."
+"""The LLM stub's replies start with this and end by quoting the user's message."""
+
+
+class QueenConversationPage:
+    def __init__(self, page: Page) -> None:
+        self.page = page
+
+    def wait_until_open(self) -> None:
+        self.page.wait_for_url(re.compile(r"#/queen/[^?]+\?session="))
+
+    @property
+    def session_id(self) -> str:
+        fragment_query = urlsplit(urlsplit(self.page.url).fragment).query
+        return parse_qs(fragment_query)["session"][0]
+
+    @property
+    def composer(self) -> Locator:
+        return self.page.locator('[contenteditable="true"]').first
+
+    def user_message(self, text: str) -> Locator:
+        return self.page.get_by_text(text, exact=True)
+
+    def reply_to(self, text: str) -> Locator:
+        """The queen's reply quoting ``text`` (the stub quotes the end of the user's message)."""
+        # A paragraph of its own: matching on text alone could hit a container that holds an
+        # earlier reply and the user's message together.
+        return self.page.locator("p").filter(has_text=re.compile(re.escape(REPLY_PREFIX) + r".*You said: .*" + re.escape(text)))
+
+    def wait_for_reply_to(self, text: str, timeout_s: float = 30) -> float:
+        """Seconds from now until the reply to ``text`` is visible."""
+        started = time.perf_counter()
+        self.reply_to(text).first.wait_for(timeout=timeout_s * 1000)
+        return time.perf_counter() - started
+
+    def send(self, text: str) -> float:
+        """Send a message in this conversation; returns the time-to-reply in seconds."""
+        started = time.perf_counter()
+        self.type_and_send(text)
+        self.reply_to(text).first.wait_for(timeout=30_000)
+        return time.perf_counter() - started
+
+    def type_and_send(self, text: str) -> None:
+        self.composer.click()
+        self.composer.type(text)
+        self.page.keyboard.press("Enter")
+        self.user_message(text).first.wait_for()
+
+    @property
+    def typing_indicator(self) -> Locator:
+        """The queen's "•••" bubble while she works on a reply."""
+        return self.page.locator(".animate-bounce, [class*='typing'], [class*='dot']").first
+
+    def visible_error(self) -> Locator:
+        """Any error text the conversation shows the user."""
+        return self.page.get_by_text(re.compile(r"(?i)(error|failed|unavailable|try again|could not|couldn't)"))

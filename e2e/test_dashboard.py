@@ -1,0 +1,86 @@
+"""User flows on the real Hive dashboard, each against a fresh embedded Hive."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from playwright.sync_api import Page, expect
+
+from hive_resilience import http
+from pages.configuration import ConfigurationPage
+from pages.home import QUEEN_NAMES, HomePage
+from pages.org_chart import OrgChartPage
+
+
+def unique(text: str) -> str:
+    """A short message the stub's quoted reply can be matched to (it quotes 60 characters)."""
+    return f"e2e {uuid.uuid4().hex[:6]} {text}"
+
+
+def test_first_visit_shows_the_tour_which_can_be_skipped_and_the_sidebar_lists_the_queens(
+        dashboard: Page, record_timing):
+    home = HomePage(dashboard)
+    record_timing("page load until the composer is usable", home.open())
+    expect(home.tour).to_be_visible()
+    home.skip_tour()
+    expect(home.tour).to_be_hidden()
+    assert home.sidebar_queens() == list(QUEEN_NAMES)
+
+
+def test_a_message_from_home_reaches_the_picked_queen_and_her_reply_streams_in(dashboard: Page, record_timing):
+    home = HomePage(dashboard)
+    home.open()
+    home.skip_tour()
+    message = unique("hello queen")
+    conversation = home.send(message, queen="Steve Jobs")
+    record_timing("time-to-reply, first message", conversation.wait_for_reply_to(message))
+    expect(conversation.user_message(message)).to_be_visible()
+    assert "#/queen/queen_growth" in dashboard.url
+
+
+def test_a_second_message_is_answered_and_the_conversation_survives_a_reload(dashboard: Page, record_timing):
+    home = HomePage(dashboard)
+    home.open()
+    home.skip_tour()
+    first, second = unique("first"), unique("second")
+    conversation = home.send(first, queen="Larry Ellison")
+    conversation.wait_for_reply_to(first)
+    record_timing("time-to-reply, second message", conversation.send(second))
+    dashboard.reload(wait_until="domcontentloaded")
+    for message in (first, second):
+        expect(conversation.user_message(message).first).to_be_visible()
+        expect(conversation.reply_to(message).first).to_be_visible()
+
+
+def test_org_chart_and_configuration_navigate_and_deep_links_work(dashboard: Page):
+    home = HomePage(dashboard)
+    home.open()
+    home.skip_tour()
+    org_chart = OrgChartPage(dashboard)
+    home.go_to("Org Chart")
+    org_chart.wait_until_shown()
+    home.go_to("Configuration")
+    configuration = ConfigurationPage(dashboard)
+    configuration.open_section("Credentials")
+    configuration.open_section("Skills")
+    dashboard.go_back()
+    dashboard.wait_for_url("**/#/credentials")
+    org_chart.open_directly()
+    org_chart.wait_until_shown()
+    expect(home.sidebar).to_contain_text(re.compile("queen bees", re.IGNORECASE))
+    home.go_to("New Chat")
+    expect(home.composer).to_be_visible()
+
+
+def test_the_conversation_started_in_the_ui_is_the_session_the_api_lists(dashboard: Page, hive):
+    home = HomePage(dashboard)
+    home.open()
+    home.skip_tour()
+    message = unique("ui and api agree")
+    conversation = home.send(message, queen="Jony Ive")
+    conversation.wait_for_reply_to(message)
+    live = http.call("GET", f"{hive.api_url}/api/sessions").json["sessions"]
+    assert conversation.session_id in [session["session_id"] for session in live]
+    detail = http.call("GET", f"{hive.api_url}/api/sessions/{conversation.session_id}").json
+    assert detail["queen_id"] == "queen_brand_design" or detail.get("queen_name") == "Jony Ive"
