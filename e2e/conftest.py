@@ -1,13 +1,15 @@
 """Fixtures for the dashboard E2E suite: a fresh real Hive per test, Debian's Chromium, artifacts.
 
-pytest-playwright provides the browser, contexts, traces and failure screenshots; this file
-points it at ``/usr/bin/chromium`` (Playwright cannot download browsers here), gives every test
-its own embedded Hive, keeps the page's console log of failed tests, and writes a timing table.
+pytest-playwright provides the browser (Debian's Chromium, see the root ``conftest.py``),
+contexts, traces and failure screenshots; this file gives every test
+its own embedded Hive, keeps the page's console log of failed tests, and writes
+``reports/e2e/results.json`` (outcome, timings, artifacts per flow, for ``hive-resilience
+report``) and ``reports/e2e/timings.md``.
 """
 
 from __future__ import annotations
 
-import os
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,12 +19,6 @@ from playwright.sync_api import Page
 from hive_resilience import http
 from hive_resilience.target import EmbeddedTarget, free_ports
 
-CHROMIUM = Path(os.environ.get("HIVE_RESILIENCE_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    # As root Chromium needs --no-sandbox; the rest keep it from calling home on a closed network.
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
 REPORT_DIR = Path("reports") / "e2e"
 VIEWPORT = {"width": 1400, "height": 900}
 
@@ -44,19 +40,44 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
+TIMING_PREFIX = "seconds: "
+_RESULTS: list[dict] = []
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = yield
     setattr(item, f"report_{report.when}", report)
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        _RESULTS.append(_result(item, report))
     return report
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
-    if not CHROMIUM.exists():
-        raise pytest.UsageError(f"Chromium is missing at {CHROMIUM}: apt-get install chromium "
-                                "(or set HIVE_RESILIENCE_CHROMIUM to a Chromium binary)")
-    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+def _result(item: pytest.Item, report: pytest.TestReport) -> dict:
+    outcome = report.outcome
+    if hasattr(report, "wasxfail"):
+        outcome = "xfailed" if report.skipped else "xpassed"
+    return {
+        "test": item.name,
+        "outcome": outcome,
+        "known_defect": getattr(report, "wasxfail", None),
+        "duration_s": report.duration,
+        "timings": {name.removeprefix(TIMING_PREFIX): value for name, value in report.user_properties
+                    if name.startswith(TIMING_PREFIX)},
+        # Set by the dashboard fixture: pytest-playwright's folder for this test's artifacts.
+        "artifacts": getattr(item, "artifacts_dir", None) if report.failed else None,
+    }
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not _RESULTS:
+        return
+    REPORT_DIR.mkdir(parents=True, exist_ok=True)
+    (REPORT_DIR / "results.json").write_text(json.dumps(_RESULTS, indent=2))
+    lines = ["| test | measured | seconds |", "| --- | --- | --- |"]
+    lines += [f"| {result['test']} | {what} | {seconds:.2f} |" for result in _RESULTS
+              for what, seconds in result["timings"].items()]
+    (REPORT_DIR / "timings.md").write_text("\n".join(lines) + "\n")
 
 
 @pytest.fixture
@@ -82,6 +103,7 @@ def set_llm_faults(hive: EmbeddedTarget):
 def dashboard(hive: EmbeddedTarget, new_context, output_path: str, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page on the fresh Hive's dashboard; a failed test leaves its console log beside its trace."""
     page = new_context(base_url=hive.api_url, viewport=VIEWPORT).new_page()
+    request.node.artifacts_dir = output_path
     console: list[str] = []
     page.on("console", lambda message: console.append(f"[{message.type}] {message.text}"))
     page.on("pageerror", lambda error: console.append(f"[pageerror] {error}"))
@@ -91,21 +113,11 @@ def dashboard(hive: EmbeddedTarget, new_context, output_path: str, request: pyte
         (Path(output_path) / "console.log").write_text("\n".join(console) + "\n")
 
 
-@pytest.fixture(scope="session")
-def timings() -> Iterator[list[tuple[str, str, float]]]:
-    """(test, what, seconds) rows, written to reports/e2e/timings.md when the session ends."""
-    rows: list[tuple[str, str, float]] = []
-    yield rows
-    if rows:
-        REPORT_DIR.mkdir(parents=True, exist_ok=True)
-        lines = ["| test | measured | seconds |", "| --- | --- | --- |"]
-        lines += [f"| {test} | {what} | {seconds:.2f} |" for test, what, seconds in rows]
-        (REPORT_DIR / "timings.md").write_text("\n".join(lines) + "\n")
-
-
 @pytest.fixture
-def record_timing(timings: list, request: pytest.FixtureRequest):
+def record_timing(record_property):
+    """Record a measured duration on the test's report (collected into results.json)."""
+
     def record(what: str, seconds: float) -> None:
-        timings.append((request.node.name, what, seconds))
+        record_property(f"{TIMING_PREFIX}{what}", round(seconds, 3))
 
     return record

@@ -1,0 +1,26 @@
+"""Browser settings shared by every suite that opens a page (the E2E suite, the report test).
+
+Playwright cannot download its own browsers here, so pytest-playwright launches Debian's
+Chromium; as root it needs ``--no-sandbox``, and the other flags keep it from calling home.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path(os.environ.get("HIVE_RESILIENCE_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
+    if not CHROMIUM.exists():
+        raise pytest.UsageError(f"Chromium is missing at {CHROMIUM}: apt-get install chromium "
+                                "(or set HIVE_RESILIENCE_CHROMIUM to a Chromium binary)")
+    return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
