@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from playwright.sync_api import Page, expect
 
 from hive_resilience import http
 from pages.configuration import ConfigurationPage
+from pages.conversation import unique_message
 from pages.home import QUEEN_NAMES, HomePage
 from pages.org_chart import OrgChartPage
-
-
-def unique(text: str) -> str:
-    """A short message the stub's quoted reply can be matched to (it quotes 60 characters)."""
-    return f"e2e {uuid.uuid4().hex[:6]} {text}"
 
 
 def test_first_visit_shows_the_tour_which_can_be_skipped_and_the_sidebar_lists_the_queens(
@@ -32,7 +27,7 @@ def test_a_message_from_home_reaches_the_picked_queen_and_her_reply_streams_in(d
     home = HomePage(dashboard)
     home.open()
     home.skip_tour()
-    message = unique("hello queen")
+    message = unique_message("hello queen")
     conversation = home.send(message, queen="Steve Jobs")
     record_timing("time-to-reply, first message", conversation.wait_for_reply_to(message))
     expect(conversation.user_message(message)).to_be_visible()
@@ -43,7 +38,7 @@ def test_a_second_message_is_answered_and_the_conversation_survives_a_reload(das
     home = HomePage(dashboard)
     home.open()
     home.skip_tour()
-    first, second = unique("first"), unique("second")
+    first, second = unique_message("first"), unique_message("second")
     conversation = home.send(first, queen="Larry Ellison")
     conversation.wait_for_reply_to(first)
     record_timing("time-to-reply, second message", conversation.send(second))
@@ -77,7 +72,7 @@ def test_the_conversation_started_in_the_ui_is_the_session_the_api_lists(dashboa
     home = HomePage(dashboard)
     home.open()
     home.skip_tour()
-    message = unique("ui and api agree")
+    message = unique_message("ui and api agree")
     conversation = home.send(message, queen="Jony Ive")
     conversation.wait_for_reply_to(message)
     live = http.call("GET", f"{hive.api_url}/api/sessions").json["sessions"]

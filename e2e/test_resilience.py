@@ -3,28 +3,23 @@
 from __future__ import annotations
 
 import time
-import uuid
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from hive_resilience.target import EmbeddedTarget
-from pages.conversation import QueenConversationPage
+from pages.conversation import QueenConversationPage, unique_message
 from pages.home import HomePage
 
 OUTAGE_PATIENCE_S = 45
 """How long a user may wait for the dashboard to admit the LLM provider is down."""
 
 
-def unique(text: str) -> str:
-    return f"e2e {uuid.uuid4().hex[:6]} {text}"
-
-
 def open_conversation(dashboard: Page, queen: str = "Steve Jobs") -> QueenConversationPage:
     home = HomePage(dashboard)
     home.open()
     home.skip_tour()
-    message = unique("warm up")
+    message = unique_message("warm up")
     conversation = home.send(message, queen=queen)
     conversation.wait_for_reply_to(message)
     return conversation
@@ -37,19 +32,19 @@ def open_conversation(dashboard: Page, queen: str = "Steve Jobs") -> QueenConver
 def test_llm_outage_shows_the_user_an_error_not_an_endless_spinner(dashboard: Page, set_llm_faults):
     conversation = open_conversation(dashboard)
     set_llm_faults(outage=True)
-    conversation.type_and_send(unique("during outage"))
+    conversation.type_and_send(unique_message("during outage"))
     expect(conversation.visible_error().first).to_be_visible(timeout=OUTAGE_PATIENCE_S * 1000)
 
 
 def test_after_an_llm_outage_ends_the_next_message_gets_a_reply(dashboard: Page, set_llm_faults, record_timing):
     conversation = open_conversation(dashboard)
     set_llm_faults(outage=True)
-    stuck = unique("during outage")
+    stuck = unique_message("during outage")
     conversation.type_and_send(stuck)
     dashboard.wait_for_timeout(5000)
     expect(conversation.reply_to(stuck)).to_have_count(0)
     set_llm_faults(outage=False)
-    after = unique("after outage")
+    after = unique_message("after outage")
     started = time.perf_counter()
     conversation.type_and_send(after)
     conversation.wait_for_reply_to(after, timeout_s=90)
@@ -69,7 +64,7 @@ def restart_hive_api(hive: EmbeddedTarget) -> None:
 def test_after_a_hive_api_restart_the_open_page_answers_the_next_message(dashboard: Page, hive: EmbeddedTarget):
     conversation = open_conversation(dashboard, queen="Gary Vaynerchuk")
     restart_hive_api(hive)
-    after = unique("after restart")
+    after = unique_message("after restart")
     conversation.composer.click()
     conversation.composer.type(after)
     dashboard.keyboard.press("Enter")
@@ -79,7 +74,7 @@ def test_after_a_hive_api_restart_the_open_page_answers_the_next_message(dashboa
 def test_after_a_hive_api_restart_a_reload_shows_the_earlier_conversation_and_chat_works_again(
         dashboard: Page, hive: EmbeddedTarget, record_timing):
     conversation = open_conversation(dashboard, queen="Alex Hormozi")
-    before = unique("before restart")
+    before = unique_message("before restart")
     conversation.send(before)
     session_id = conversation.session_id
     restart_hive_api(hive)
@@ -87,14 +82,14 @@ def test_after_a_hive_api_restart_a_reload_shows_the_earlier_conversation_and_ch
     expect(conversation.user_message(before).first).to_be_visible(timeout=15_000)
     expect(conversation.reply_to(before).first).to_be_visible()
     assert conversation.session_id == session_id
-    after = unique("after restart")
+    after = unique_message("after restart")
     record_timing("time-to-reply after a Hive API restart and reload", conversation.send(after))
 
 
 def test_a_slow_llm_keeps_the_ui_responsive_and_the_reply_arrives(dashboard: Page, set_llm_faults, record_timing):
     conversation = open_conversation(dashboard, queen="Chris Voss")
     set_llm_faults(first_token_delay_ms=3000)
-    message = unique("slow reply")
+    message = unique_message("slow reply")
     started = time.perf_counter()
     conversation.type_and_send(message)
     home = HomePage(dashboard)

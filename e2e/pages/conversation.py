@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 import time
+import uuid
 from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Locator, Page
 
 REPLY_PREFIX = "Hello from the hive-resilience LLM stub."
 """The LLM stub's replies start with this and end by quoting the user's message."""
+
+
+def unique_message(text: str) -> str:
+    """A short message whose reply can be told apart: the stub quotes its last 60 characters."""
+    return f"e2e {uuid.uuid4().hex[:6]} {text}"
 
 
 class QueenConversationPage:
@@ -55,11 +61,6 @@ class QueenConversationPage:
         self.composer.type(text)
         self.page.keyboard.press("Enter")
         self.user_message(text).first.wait_for()
-
-    @property
-    def typing_indicator(self) -> Locator:
-        """The queen's "•••" bubble while she works on a reply."""
-        return self.page.locator(".animate-bounce, [class*='typing'], [class*='dot']").first
 
     def visible_error(self) -> Locator:
         """Any error text the conversation shows the user."""
