@@ -32,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--mcp-host", help="tools MCP server base URL of an existing deployment")
     run_parser.add_argument("--duration", type=_duration,
                             help="compress the scenario's stages to this total length, e.g. 30s (env HIVE_RESILIENCE_DURATION)")
+    run_parser.add_argument("--workers", type=_worker_count, default=0, metavar="N",
+                            help="distribute the load: a Locust master and N Locust worker processes on this machine "
+                            "(default: one Locust process); the master gates the SLOs once, the report shows each "
+                            "worker's figures")
     _add_port_arguments(run_parser)
 
     target_parser = commands.add_parser("target", help="start, stop or inspect the embedded Hive",
@@ -71,6 +75,12 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _worker_count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
+    return int(text)
+
+
 def _duration(text: str) -> str:
     try:
         parse_duration_s(text)
@@ -106,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
 
     duration = args.duration or os.environ.get("HIVE_RESILIENCE_DURATION")
-    return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args)))
+    return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args), workers=args.workers))
 
 
 def _target(args: argparse.Namespace) -> int:

@@ -3,7 +3,9 @@
 It extends Locust through its events, as Locust intends: ``init_command_line_parser`` adds
 ``--scenario`` and friends, ``init`` applies the scenario to the user classes and the shape,
 ``request`` feeds exact histograms, ``report_to_master``/``worker_report`` merge them across
-workers, and ``quitting`` evaluates the SLOs, writes the report and sets the exit code.
+workers (each worker also reports its own running request totals and CPU, so the master's
+report shows per-worker figures that can be checked against the merged totals), and
+``quitting`` evaluates the SLOs, writes the report and sets the exit code.
 The user classes in ``load/`` import this module, which registers the listeners once.
 """
 
@@ -45,6 +47,19 @@ class RunRecord:
     cpu_samples: list[float] = field(default_factory=list)
     started_at: float | None = None
     targets: dict[str, str] = field(default_factory=dict)
+    reported_requests: dict[str, int] = field(default_factory=dict)
+    """On a worker: requests per name sent to the master so far (running totals, never cleared by a report)."""
+    worker_requests: dict[str, dict[str, int]] = field(default_factory=dict)
+    """On a master: each worker's latest running totals, by worker id."""
+    worker_cpu_samples: dict[str, list[float]] = field(default_factory=dict)
+    """On a master: each worker's CPU samples, by worker id, to judge saturation per process."""
+
+    def clear_measurements(self) -> None:
+        self.book.clear()
+        self.cpu_samples.clear()
+        self.reported_requests.clear()
+        self.worker_requests.clear()
+        self.worker_cpu_samples.clear()
 
 
 RUN = RunRecord()
@@ -147,8 +162,7 @@ def _sample_generator_cpu(environment: Environment) -> None:
 
 @events.test_start.add_listener
 def reset_measurements(**_: object) -> None:
-    RUN.book.clear()
-    RUN.cpu_samples.clear()
+    RUN.clear_measurements()
     RUN.started_at = time.time()
 
 
@@ -161,16 +175,24 @@ def record_request(request_type: str, name: str, response_time: float, exception
 
 @events.report_to_master.add_listener
 def send_measurements(data: dict, **_: object) -> None:
-    data[REPORT_KEY] = {"book": RUN.book.export(), "cpu": list(RUN.cpu_samples)}
+    for key, tally in RUN.book.tallies.items():
+        RUN.reported_requests[key] = RUN.reported_requests.get(key, 0) + tally.requests
+    data[REPORT_KEY] = {"book": RUN.book.export(), "cpu": list(RUN.cpu_samples), "requests": dict(RUN.reported_requests)}
     RUN.book.clear()
     RUN.cpu_samples.clear()
 
 
 @events.worker_report.add_listener
-def merge_measurements(data: dict, **_: object) -> None:
-    if REPORT_KEY in data:
-        RUN.book.merge(data[REPORT_KEY]["book"])
-        RUN.cpu_samples.extend(data[REPORT_KEY]["cpu"])
+def merge_measurements(client_id: str, data: dict, **_: object) -> None:
+    if REPORT_KEY not in data:
+        return
+    measurements = data[REPORT_KEY]
+    RUN.book.merge(measurements["book"])
+    RUN.cpu_samples.extend(measurements["cpu"])
+    # Running totals, not deltas: the latest report is the worker's whole count, so checking
+    # the merged histograms against them catches a delta merged twice or lost on the way.
+    RUN.worker_requests[client_id] = measurements["requests"]
+    RUN.worker_cpu_samples.setdefault(client_id, []).extend(measurements["cpu"])
 
 
 @events.quitting.add_listener
@@ -200,13 +222,14 @@ def build_summary(environment: Environment) -> dict:
     resources = _resources(environment)
     verdicts += evaluate_resource_slos(slos, resources["figures"] if resources else None)
     generator = report.generator_figures(RUN.cpu_samples)
+    workers = {
+        worker_id: report.worker_figures(RUN.worker_requests.get(worker_id, {}), RUN.worker_cpu_samples.get(worker_id, []))
+        for worker_id in sorted(RUN.worker_requests.keys() | RUN.worker_cpu_samples.keys())
+    }
+    if workers:  # the pooled mean hides a saturated worker among idle ones
+        generator["saturated"] = any(figures["saturated"] for figures in workers.values())
     exceptions = sum(entry["count"] for entry in environment.runner.exceptions.values()) if environment.runner else 0
-    warnings = []
-    if generator["saturated"]:
-        warnings.append(
-            f"the load generator averaged {generator['cpu_percent_mean']:.0f} % of a core: it, not the target, "
-            "may have set the pace (use more Locust workers or a bigger machine)"
-        )
+    warnings = report.saturation_warnings(generator, workers)
     if exceptions:
         warnings.append(f"{exceptions} exceptions in load user code (see Locust's log); the measurement is not trustworthy")
     return {
@@ -224,6 +247,7 @@ def build_summary(environment: Environment) -> dict:
         "duration_s": duration_s,
         "requests": report.request_rows(RUN.book, duration_s),
         "generator": generator,
+        "workers": workers,
         "resources": resources,
         "slos": [verdict.to_dict() for verdict in verdicts],
         "warnings": warnings,

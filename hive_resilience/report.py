@@ -14,6 +14,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from hive_resilience.latency import LatencyBook
+from hive_resilience.scenario import AGGREGATED
 from hive_resilience.slo import SloVerdict
 
 REPORTS_DIR = Path("reports")
@@ -65,6 +66,31 @@ def generator_figures(cpu_samples: list[float]) -> dict:
         "samples": len(cpu_samples),
         "saturated": bool(mean is not None and mean >= GENERATOR_SATURATED_PERCENT),
     }
+
+
+def worker_figures(requests_by_name: dict[str, int], cpu_samples: list[float]) -> dict:
+    """One Locust worker's own totals and CPU, as it reported them to the master."""
+    return {
+        "requests": requests_by_name.get(AGGREGATED, 0),
+        "requests_by_name": dict(sorted(requests_by_name.items())),
+        **generator_figures(cpu_samples),
+    }
+
+
+def saturation_warnings(generator: dict, workers: dict[str, dict]) -> list[str]:
+    """A warning per load generator process that saturated its core: each worker's own, or the only process's.
+
+    Judged per worker because each Locust process has one core: pooled over workers, one
+    saturated worker averages out with idle ones and its pace goes unnoticed.
+    """
+    processes = {f"Locust worker {worker_id}": figures for worker_id, figures in workers.items()} if workers else {
+        "the load generator": generator}
+    return [
+        f"{name} averaged {figures['cpu_percent_mean']:.0f} % of a core: it, not the target, may have set the pace "
+        "(use more Locust workers or a bigger machine)"
+        for name, figures in processes.items()
+        if figures["saturated"]
+    ]
 
 
 def write_summary(run_dir: Path, summary: dict) -> Path:
