@@ -160,6 +160,7 @@ def test_each_worker_reports_its_own_generator_cpu(distributed):
 def test_each_worker_keeps_its_own_log_out_of_the_console(distributed):
     for number in range(1, WORKERS + 1):
         assert "Got quit message from master" in (distributed.run_dir / f"locust-worker-{number}.log").read_text()
+    assert "Got quit message from master" not in distributed.result.stdout
 
 
 @embedded
