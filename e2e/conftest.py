@@ -38,6 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if Path(str(item.fspath)).parent == Path(__file__).parent:
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.embedded)  # every flow starts the real Hive
 
 
 TIMING_PREFIX = "seconds: "

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from hive_resilience import compare
+from hive_resilience import compare, html_report
 from hive_resilience.run import RunError, RunRequest, run
 from hive_resilience.scenario import RegressionBudgets, ScenarioError, available_scenarios, load_scenario, parse_duration_s
 from hive_resilience.target import EmbeddedTarget, TargetError, TargetPorts
@@ -58,6 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser.add_argument("baseline_run", type=Path, help="run folder of the baseline, e.g. reports/20261126T232445Z-smoke")
     compare_parser.add_argument("new_run", type=Path, help="run folder of the run to judge; the comparison is written there")
 
+    report_parser = commands.add_parser(
+        "report", help="one self-contained HTML page across load, chaos and E2E runs",
+        description="Build reports/resilience-report-<timestamp>.html from run folders (load runs, chaos runs, "
+        "reports/e2e): per-request tables, SLO verdicts, charts over time with fault windows, recovery times, "
+        "E2E flows, and the deployment plan's promises marked held, broken or not tested.")
+    report_parser.add_argument("run_dirs", nargs="*", type=Path, metavar="RUN_DIR",
+                               help="run folders to include (default: every run folder under reports/)")
+    report_parser.add_argument("--reports-dir", type=Path, default=Path("reports"),
+                               help="where run folders are looked up and the page is written (default reports)")
+
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
     return parser
 
@@ -98,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             return _target(args)
         if args.command == "compare":
             return _compare(args)
+        if args.command == "report":
+            return _report(args)
         return _scenarios()
     except compare.CompareError as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
@@ -114,7 +126,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-
     duration = args.duration or os.environ.get("HIVE_RESILIENCE_DURATION")
     return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args), workers=args.workers))
 
@@ -148,6 +159,24 @@ def _compare(args: argparse.Namespace) -> int:
     print(compare.render_text(comparison))
     print(f"written: {json_path}, {md_path}")
     return 1 if comparison.regressions else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    missing = [path for path in args.run_dirs if not path.is_dir()]
+    if missing:
+        print(f"hive-resilience: {missing[0]}: no such run folder", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not args.run_dirs and not args.reports_dir.is_dir():
+        print(f"hive-resilience: {args.reports_dir}: no such folder; run something first", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    run_dirs = args.run_dirs or html_report.default_run_dirs(args.reports_dir)
+    try:
+        path = html_report.write_report(run_dirs, args.reports_dir)
+    except ValueError as error:
+        print(f"hive-resilience: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"report: {path}")
+    return 0
 
 
 def _scenarios() -> int:

@@ -113,7 +113,8 @@ class Comparison:
 
 def describe_budgets(budgets: RegressionBudgets) -> str:
     return (f"rps -{budgets.rps_drop_percent:g} %, p95 +{budgets.p95_ms_increase_percent:g} %, "
-            f"p99 +{budgets.p99_ms_increase_percent:g} %, error ratio +{budgets.error_ratio_increase_points:g} points")
+            f"p99 +{budgets.p99_ms_increase_percent:g} %, error ratio +{budgets.error_ratio_increase_points:g} points, "
+            f"rows with {budgets.min_requests}+ requests")
 
 
 def load_summary(run_dir: Path) -> RunFigures:
@@ -148,7 +149,13 @@ def _checks(baseline: RunFigures, new: RunFigures) -> tuple[Check, ...]:
             checks.append(Check(row.name, MISSING_REQUEST_METRIC, row.requests, 0, None, None, "REGRESSION",
                                 "missing from the new run"))
             continue
-        checks += [_check(rule, row, new_rows[row.name], getattr(budgets, rule.budget)) for rule in RULES]
+        new_row = new_rows[row.name]
+        if min(row.requests, new_row.requests) < budgets.min_requests:
+            note = f"fewer than {budgets.min_requests} requests"
+            checks += [Check(row.name, rule.metric, getattr(row, rule.metric), getattr(new_row, rule.metric), None,
+                             getattr(budgets, rule.budget), "n/a", note) for rule in RULES]
+            continue
+        checks += [_check(rule, row, new_row, getattr(budgets, rule.budget)) for rule in RULES]
     return tuple(checks)
 
 

@@ -228,7 +228,7 @@ def _e2e_section(results: list[dict]) -> str:
         timings = "; ".join(f"{what}: {seconds:.2f} s" for what, seconds in result["timings"].items())
         links = ""
         if result.get("artifacts"):
-            folder = Path(result["artifacts"])
+            folder = Path(result["artifacts"]).resolve()
             links = " ".join(f"<a href='{_e(folder.joinpath(name).as_uri())}'>{name}</a>"
                              for name in ("test-failed-1.png", "trace.zip", "console.log") if folder.joinpath(name).exists())
         note = f" ({_e(result['known_defect'])})" if result.get("known_defect") else ""

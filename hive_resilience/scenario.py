@@ -153,6 +153,8 @@ class RegressionBudgets(_Strict):
     p95_ms_increase_percent: float = Field(default=15.0, ge=0)
     p99_ms_increase_percent: float = Field(default=20.0, ge=0)
     error_ratio_increase_points: float = Field(default=0.5, ge=0, le=100)
+    min_requests: int = Field(default=50, ge=1)
+    """Rows with fewer requests in either run are not judged: the p95 of four requests is noise."""
 
 
 class Scenario(_Strict):

@@ -186,3 +186,17 @@ def test_cli_help_explains_budgets_and_exit_codes(tmp_path):
     text = " ".join(result.stdout.split())
     assert result.returncode == 0
     assert "rps -10 %, p95 +15 %, p99 +20 %, error ratio +0.5 points" in text and "2 on bad input" in text
+
+
+def test_rows_with_too_few_requests_are_not_judged_but_the_aggregate_is(tmp_path):
+    few = {HEALTH: {"requests": 4, "p95_ms": 900.0}}
+    comparison = compare_runs(write_run(tmp_path / "base", few), write_run(tmp_path / "new", {HEALTH: {"requests": 4}}))
+    assert {verdicts(comparison)[(HEALTH, metric)] for metric in ("rps", "p95_ms", "p99_ms", "error_ratio")} == {"n/a"}
+    assert verdicts(comparison)[("Aggregated", "p95_ms")] == "OK"
+
+
+def test_the_minimum_request_count_comes_from_the_new_runs_budgets(tmp_path):
+    slower = {HEALTH: {"requests": 20, "p95_ms": 400.0}}
+    comparison = compare_runs(write_run(tmp_path / "base", {HEALTH: {"requests": 20}}),
+                              write_run(tmp_path / "new", slower, budgets={"min_requests": 10}))
+    assert regressions(comparison) == {(HEALTH, "p95_ms")}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,12 @@ def test_the_page_renders_in_chromium_with_charts_fault_windows_and_no_console_e
     assert page.get_by_text("spinner only").is_visible()
     assert errors == []
     page.close()
+
+
+def test_the_cli_writes_the_report_from_the_reports_folder_and_refuses_a_missing_folder(tmp_path):
+    load_run(tmp_path / "reports", "20261127T000000Z-smoke")
+    command = [sys.executable, "-m", "hive_resilience.cli", "report"]
+    built = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert built.returncode == 0 and "report: reports/resilience-report-" in built.stdout
+    missing = subprocess.run([*command, "nowhere"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip() == "hive-resilience: nowhere: no such run folder"
