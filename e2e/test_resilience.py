@@ -16,12 +16,12 @@ OUTAGE_PATIENCE_S = 45
 
 
 def open_conversation(dashboard: Page, queen: str = "Steve Jobs") -> QueenConversationPage:
+    """A conversation with one answered exchange, its queen idle again."""
     home = HomePage(dashboard)
     home.open()
     home.skip_tour()
-    message = unique_message("warm up")
-    conversation = home.send(message, queen=queen)
-    conversation.wait_for_reply_to(message)
+    conversation = home.open_queen(queen)
+    conversation.send(unique_message("warm up"))
     return conversation
 
 

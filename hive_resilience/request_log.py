@@ -8,6 +8,7 @@ outcome) and the windows are cut afterwards from exact values.
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,12 +48,14 @@ class RequestLogWriter:
 
 
 def read_request_log(path: Path) -> list[LoggedRequest]:
-    with open(path, newline="") as handle:
-        return [
-            LoggedRequest(float(row["timestamp"]), row["request_type"], row["name"],
-                          float(row["response_time_ms"]), row["failed"] == "1")
-            for row in csv.DictReader(handle)
-        ]
+    """Every complete row; a log still being written may end in a half-written line, left out."""
+    text = path.read_text()
+    complete = text[: text.rfind("\n") + 1]
+    return [
+        LoggedRequest(float(row["timestamp"]), row["request_type"], row["name"],
+                      float(row["response_time_ms"]), row["failed"] == "1")
+        for row in csv.DictReader(io.StringIO(complete, newline=""))
+    ]
 
 
 def window_figures(requests: list[LoggedRequest], start: float, end: float) -> dict:

@@ -42,3 +42,9 @@ def test_error_ratio_and_replies_are_counted_apart(logged):
 def test_an_empty_window_has_no_ratio_or_percentiles(logged):
     figures = window_figures(logged, 2000, 2010)
     assert figures["requests"] == 0 and figures["error_ratio"] is None and figures["p99_ms"] is None
+
+
+def test_a_half_written_last_line_of_a_live_log_is_left_out(tmp_path):
+    path = tmp_path / "requests.csv"
+    path.write_text("timestamp,request_type,name,response_time_ms,failed\n1000.000,GET,/a,5.000,0\n1001.0")
+    assert [request.timestamp for request in read_request_log(path)] == [1000.0]

@@ -11,6 +11,8 @@ from playwright.sync_api import Locator, Page
 
 REPLY_PREFIX = "Hello from the hive-resilience LLM stub."
 """The LLM stub's replies start with this and end by quoting the user's message."""
+IDLE_PLACEHOLDER = "Message Queen Bee..."
+"""The composer's placeholder once the queen waits for input (busy, it says "Queue a message")."""
 
 
 def unique_message(text: str) -> str:
@@ -24,6 +26,11 @@ class QueenConversationPage:
 
     def wait_until_open(self) -> None:
         self.page.wait_for_url(re.compile(r"#/queen/[^?]+\?session="))
+
+    def wait_until_idle(self, timeout_s: float = 30) -> None:
+        """Until the queen waits for input: a message sent earlier would be queued, not delivered."""
+        self.page.locator(f'[contenteditable="true"][data-placeholder="{IDLE_PLACEHOLDER}"]').wait_for(
+            timeout=timeout_s * 1000)
 
     @property
     def session_id(self) -> str:
@@ -57,6 +64,8 @@ class QueenConversationPage:
         return time.perf_counter() - started
 
     def type_and_send(self, text: str) -> None:
+        """Type and send once the queen is idle, and wait until the message shows."""
+        self.wait_until_idle()
         self.composer.click()
         self.composer.type(text)
         self.page.keyboard.press("Enter")

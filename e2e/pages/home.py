@@ -44,7 +44,11 @@ class HomePage:
         return [name for name in QUEEN_NAMES if name in text]
 
     def send(self, message: str, queen: str) -> QueenConversationPage:
-        """Type a message, press Enter, pick the queen in the picker; lands on the DM page."""
+        """Type a message, press Enter, pick the queen in the picker; lands on the DM page.
+
+        The message goes out while the queen's greeting turn may still run, so the dashboard
+        can queue it (see the home-flow test for what that costs).
+        """
         self.composer.click()
         self.composer.type(message)
         self.page.keyboard.press("Enter")
@@ -53,6 +57,14 @@ class HomePage:
         self.page.get_by_role("button").filter(has_text=queen).filter(has_text="Head of").click()
         conversation = QueenConversationPage(self.page)
         conversation.wait_until_open()
+        return conversation
+
+    def open_queen(self, queen: str) -> QueenConversationPage:
+        """Open a queen's DM from the sidebar and wait until her greeting turn is over."""
+        self.sidebar.get_by_role("link", name=queen).click()
+        conversation = QueenConversationPage(self.page)
+        conversation.wait_until_open()
+        conversation.wait_until_idle()
         return conversation
 
     def go_to(self, entry: str) -> None:
