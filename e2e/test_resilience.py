@@ -76,12 +76,10 @@ def test_after_a_hive_api_restart_a_reload_shows_the_earlier_conversation_and_ch
     conversation = open_conversation(dashboard, queen="Alex Hormozi")
     before = unique_message("before restart")
     conversation.send(before)
-    session_id = conversation.session_id
     restart_hive_api(hive)
     dashboard.reload(wait_until="domcontentloaded")
     expect(conversation.user_message(before).first).to_be_visible(timeout=15_000)
     expect(conversation.reply_to(before).first).to_be_visible()
-    assert conversation.session_id == session_id
     after = unique_message("after restart")
     record_timing("time-to-reply after a Hive API restart and reload", conversation.send(after))
 

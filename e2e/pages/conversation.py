@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from urllib.parse import parse_qs, urlsplit
 
 from playwright.sync_api import Locator, Page
 
@@ -31,11 +30,6 @@ class QueenConversationPage:
         """Until the queen waits for input: a message sent earlier would be queued, not delivered."""
         self.page.locator(f'[contenteditable="true"][data-placeholder="{IDLE_PLACEHOLDER}"]').wait_for(
             timeout=timeout_s * 1000)
-
-    @property
-    def session_id(self) -> str:
-        fragment_query = urlsplit(urlsplit(self.page.url).fragment).query
-        return parse_qs(fragment_query)["session"][0]
 
     @property
     def composer(self) -> Locator:

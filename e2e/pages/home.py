@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from playwright.sync_api import Locator, Page
@@ -62,8 +63,8 @@ class HomePage:
     def open_queen(self, queen: str) -> QueenConversationPage:
         """Open a queen's DM from the sidebar and wait until her greeting turn is over."""
         self.sidebar.get_by_role("link", name=queen).click()
+        self.page.wait_for_url(re.compile(r"#/queen/"))
         conversation = QueenConversationPage(self.page)
-        conversation.wait_until_open()
         conversation.wait_until_idle()
         return conversation
 
