@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal as signals
 import time
 
+import psutil
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
@@ -44,7 +45,7 @@ def kill_component(component: str, signal: str = "SIGKILL", configuration: Confi
     for member in target.state.components[component].group_members():
         member.send_signal(signal_number)
     if signal_number == signals.SIGKILL:
-        process.wait(timeout=10)
+        _wait_until_dead(process, timeout_s=10)
     return process.pid
 
 
@@ -143,6 +144,19 @@ def partition_mcp_port(configuration: Configuration = None) -> int:
 def remove_network_faults(configuration: Configuration = None) -> bool:
     """Delete our nftables table; True when there was one."""
     return _nft(netfaults.clear)
+
+
+def _wait_until_dead(process: psutil.Process, timeout_s: float) -> None:
+    """Until the process is gone or a zombie: its parent (maybe another process) reaps it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if process.status() == psutil.STATUS_ZOMBIE:
+                return
+        except psutil.NoSuchProcess:
+            return
+        time.sleep(0.05)
+    raise ActivityFailed(f"pid {process.pid} still runs {timeout_s:g} s after SIGKILL")
 
 
 def _nft(function, *args):
