@@ -38,6 +38,12 @@ def chaos_env(target: EmbeddedTarget) -> dict[str, str]:
     return {**os.environ, "HIVE_RESILIENCE_TARGET_DIR": str(target.run_dir)}
 
 
+def chaos_run(experiment: Path, target: EmbeddedTarget, cwd: Path) -> subprocess.CompletedProcess:
+    """`chaos run` to its end, in ``cwd`` (where the control writes reports/)."""
+    return subprocess.run(chaos_command(experiment, cwd), cwd=cwd, env=chaos_env(target), capture_output=True,
+                          text=True, timeout=300)
+
+
 def report(cwd: Path) -> tuple[dict, str]:
     """The journal and summary the load control wrote under reports/."""
     run_dir = next((cwd / "reports").glob("*-chaos-*"))
@@ -58,8 +64,7 @@ def assert_no_fault_left(target: EmbeddedTarget) -> None:
 
 @pytest.mark.parametrize("experiment", LOCAL_EXPERIMENTS, ids=lambda path: path.stem)
 def test_local_experiment_holds_its_steady_state_against_the_real_hive(experiment, chaos_target, tmp_path):
-    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
-                            capture_output=True, text=True, timeout=300)
+    result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode == 0, result.stderr[-4000:]
     journal, summary = report(tmp_path)
     assert journal["status"] == "completed" and not journal["deviated"]
@@ -71,8 +76,7 @@ def test_local_experiment_holds_its_steady_state_against_the_real_hive(experimen
 
 def test_killing_a_component_without_restart_deviates_and_exits_non_zero(chaos_target, tmp_path):
     experiment = REPO / "tests" / "chaos" / "killed-without-restart.yaml"
-    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
-                            capture_output=True, text=True, timeout=300)
+    result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0
     journal, summary = report(tmp_path)
     assert journal["deviated"] and "**Verdict: DEVIATED**" in summary
@@ -83,8 +87,7 @@ def test_killing_a_component_without_restart_deviates_and_exits_non_zero(chaos_t
 
 def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(chaos_target, tmp_path):
     experiment = REPO / "tests" / "chaos" / "method-probe-misses.yaml"
-    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
-                            capture_output=True, text=True, timeout=300)
+    result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0
     assert "method probe 'api-is-down' missed its tolerance False: got True" in result.stderr
     journal, summary = report(tmp_path)
@@ -116,8 +119,7 @@ def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_ta
 def test_the_safeguard_aborts_when_the_blast_radius_is_exceeded_and_rollbacks_still_run(chaos_target, tmp_path):
     experiment = REPO / "tests" / "chaos" / "safeguard-trips.yaml"
     started = time.monotonic()
-    result = subprocess.run(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
-                            capture_output=True, text=True, timeout=300)
+    result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0
     assert time.monotonic() - started < 60, "the 60 s pause ran out: the safeguard never tripped"
     assert "Safeguard 'background load error ratio within the blast radius' triggered" in result.stderr
