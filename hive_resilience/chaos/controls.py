@@ -61,6 +61,7 @@ class ExperimentRecord:
     """The embedded target's folder; its state file, not a cached object, says what runs now."""
     started_target: bool = False
     method_misses: list[str] = field(default_factory=list)
+    method_activities: frozenset[str] = frozenset()
 
 
 _RECORD: ExperimentRecord | None = None
@@ -95,6 +96,8 @@ def before_experiment_control(context: Experiment, configuration: Configuration 
 def before_method_control(context: Experiment, **_: object) -> None:
     if _RECORD:
         _RECORD.method_started_at = time.time()
+        # Safeguard probes also run during the method, in their own thread: not ours to judge.
+        _RECORD.method_activities = frozenset(activity.get("name") for activity in context.get("method", []))
 
 
 def after_method_control(context: Experiment, **_: object) -> None:
@@ -108,6 +111,8 @@ def after_activity_control(context: Activity, state: Run, configuration: Configu
     record = _RECORD
     in_method = record and record.method_started_at is not None and record.method_ended_at is None
     if not in_method or context.get("type") != "probe" or "tolerance" not in context:
+        return
+    if context.get("name") not in record.method_activities:
         return
     met = state.get("status") == "succeeded" and within_tolerance(
         context["tolerance"], state.get("output"), configuration=configuration, secrets=secrets
