@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from hive_resilience import compare, html_report
+from hive_resilience import compare, html_report, images
 from hive_resilience.run import RunError, RunRequest, run
 from hive_resilience.scenario import RegressionBudgets, ScenarioError, available_scenarios, load_scenario, parse_duration_s
 from hive_resilience.target import EmbeddedTarget, TargetError, TargetPorts
@@ -68,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     report_parser.add_argument("--reports-dir", type=Path, default=Path("reports"),
                                help="where run folders are looked up and the page is written (default reports)")
 
+    images_parser = commands.add_parser(
+        "images", help="build the container images of Hive, its tools server and the LLM stub",
+        description="Build integration/images/*.Dockerfile into hive-resilience/{hive,tools,llm-stub}, tagged by the "
+        "hash of their inputs and reused while those do not change. Without a registry the base is Debian bookworm "
+        f"made with debootstrap (needs root); set {images.BASE_IMAGE_VARIABLE}=python:3.11-slim to use a registry's.")
+    images_parser.add_argument("action", choices=("build", "tags"), help="build what is missing, or print the tags")
+    images_parser.add_argument("--log-dir", type=Path, default=Path("reports") / "images",
+                               help="where build logs go (default reports/images)")
+
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
     return parser
 
@@ -110,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
             return _compare(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "images":
+            return _images(args)
         return _scenarios()
     except compare.CompareError as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
@@ -117,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, RunError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(error, ScenarioError) else 1
-    except TargetError as error:
+    except (TargetError, images.ImageError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -176,6 +187,13 @@ def _report(args: argparse.Namespace) -> int:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"report: {path}")
+    return 0
+
+
+def _images(args: argparse.Namespace) -> int:
+    tags = images.build_images(args.log_dir) if args.action == "build" else images.image_tags()
+    for name, tag in tags.items():
+        print(f"{name:<9} {tag}")
     return 0
 
 

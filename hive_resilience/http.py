@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from hive_resilience.hive_events import auth_headers
@@ -20,6 +20,7 @@ class HttpAnswer:
     status: int
     content_type: str
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def json(self) -> Any:
@@ -33,14 +34,33 @@ class HttpAnswer:
 
 
 def call(method: str, url: str, payload: Any = None, timeout_s: float = 5.0) -> HttpAnswer:
-    """One request; HTTP error statuses are answers, unreachable hosts raise OSError."""
+    """One JSON request; HTTP error statuses are answers, unreachable hosts raise OSError."""
     data = json.dumps(payload).encode() if payload is not None else None
-    headers = {"Content-Type": "application/json", **auth_headers()}
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    return request(method, url, data, {"Content-Type": "application/json"}, timeout_s)
+
+
+def request(method: str, url: str, body: bytes | None = None, headers: dict[str, str] | None = None,
+            timeout_s: float = 5.0) -> HttpAnswer:
+    """One request with exactly the body and headers given (contract tests send bad ones on purpose)."""
+    prepared = urllib.request.Request(url, data=body, method=method, headers={**(headers or {}), **auth_headers()})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as response:
-            return HttpAnswer(response.status, response.headers.get("Content-Type", ""), response.read())
+        with urllib.request.urlopen(prepared, timeout=timeout_s) as response:
+            return HttpAnswer(response.status, response.headers.get("Content-Type", ""), response.read(), dict(response.headers))
     except urllib.error.HTTPError as error:
-        return HttpAnswer(error.code, error.headers.get("Content-Type", ""), error.read())
+        return HttpAnswer(error.code, error.headers.get("Content-Type", ""), error.read(), dict(error.headers))
     except urllib.error.URLError as error:
         raise OSError(f"{method} {url}: {error.reason}") from None
+
+
+class HttpClient:
+    """``request``/``call`` bound to a base URL: what the containers' ``get_client()`` returns."""
+
+    def __init__(self, base_url: str, timeout_s: float = 10.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+
+    def call(self, method: str, path: str, payload: Any = None) -> HttpAnswer:
+        return call(method, self.base_url + path, payload, self.timeout_s)
+
+    def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> HttpAnswer:
+        return request(method, self.base_url + path, body, headers, self.timeout_s)

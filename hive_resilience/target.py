@@ -23,8 +23,7 @@ from pathlib import Path
 
 import psutil
 
-from hive_resilience import http
-from hive_resilience.mcp_client import McpClient
+from hive_resilience import launch
 from hive_resilience.mcp_protocol import McpError
 
 LOOPBACK = "127.0.0.1"
@@ -301,59 +300,24 @@ class EmbeddedTarget:
         return f"http://{LOOPBACK}:{self._ports_of(component)[0]}"
 
     def _argv(self, component: str) -> list[str]:
-        python = sys.executable
-        if component == "llm-stub":
-            return [python, "-m", "hive_resilience.llm_stub", "--host", LOOPBACK, "--port", str(self.ports.llm)]
-        if component == "tools":
-            return [python, "-m", "hive_resilience.tools_server", "--host", LOOPBACK,
-                    "--port", str(self._ports_of("tools")[0])]
         if component == "mcp-proxy":
-            return [python, "-m", "hive_resilience.fault_proxy", "--listen-port", str(self.ports.mcp),
+            return [sys.executable, "-m", "hive_resilience.fault_proxy", "--listen-port", str(self.ports.mcp),
                     "--upstream-port", str(self.ports.mcp_upstream), "--admin-port", str(self.ports.proxy_admin)]
-        return [_hive_executable(), "serve", "--host", LOOPBACK, "--port", str(self.ports.api)]
+        return launch.component_argv(component, LOOPBACK, self._ports_of(component)[0], python=sys.executable)
 
     def _environment(self) -> dict[str, str]:
-        environment = dict(os.environ)
-        environment.update(
-            HOME=str(self.home),
-            HIVE_HOME=str(self.hive_home),
-            # Without this LiteLLM fetches its cost map from the internet at start-up.
-            LITELLM_LOCAL_MODEL_COST_MAP="True",
-            PYTHONUNBUFFERED="1",
-        )
-        return environment
+        return {**os.environ, **launch.hive_environment(self.home, self.hive_home)}
 
     def _write_hive_configuration(self) -> None:
         """Point Hive's own LiteLLM path at the stub, so no provider key is needed."""
-        configuration_path = self.hive_home / "configuration.json"
-        configuration = json.loads(configuration_path.read_text()) if configuration_path.is_file() else {}
-        configuration["llm"] = {
-            "provider": "openai",
-            "model": "fake-model",
-            "api_base": f"{self.llm_url}/v1",
-            "api_key": "sk-local-stub",
-        }
-        configuration_path.write_text(json.dumps(configuration, indent=2))
+        launch.write_hive_configuration(self.hive_home, self.llm_url)
 
     def _check_health(self, component: str) -> None:
-        path = "/api/health" if component == "hive-api" else "/health"
-        answer = http.call("GET", self._url(component) + path)
-        healthy = answer.body.strip() == b"OK" if component == "tools" else (answer.json or {}).get("status") == "ok"
-        if answer.status != 200 or not healthy:
-            raise ValueError(f"{path} answered HTTP {answer.status} {answer.content_type} {answer.body[:80]!r}")
+        launch.check_health(component, self._url(component))
 
     def _check_ready(self, component: str) -> None:
-        self._check_health(component)
-        if component in ("tools", "mcp-proxy"):
-            # Through the proxy this also proves the forwarding path.
-            with McpClient(self.mcp_url if component == "mcp-proxy" else self._url("tools"), timeout_s=10) as client:
-                client.list_tools()
-        elif component == "hive-api":
-            # Health answers before sessions work; the first session also pays lazy loading.
-            created = http.call("POST", f"{self.api_url}/api/sessions", {}, timeout_s=60)
-            if created.status != 201:
-                raise ValueError(f"POST /api/sessions answered HTTP {created.status}")
-            http.call("DELETE", f"{self.api_url}/api/sessions/{created.json['session_id']}")
+        # Through the proxy this also proves the forwarding path.
+        launch.check_ready(component, self.mcp_url if component == "mcp-proxy" else self._url(component))
 
     def _fail_if_exited(self, component: str) -> None:
         popen = self._popen.get(component)
@@ -397,7 +361,7 @@ def _require_free_port(component: str, port: int) -> None:
 
 
 def _hive_executable() -> str:
-    return str(Path(sys.executable).parent / "hive")
+    return launch.component_argv("hive-api", LOOPBACK, 0)[0]
 
 
 def _require_installed() -> None:

@@ -1,0 +1,57 @@
+"""Entry point and health check of the container images (``integration/images``).
+
+``serve <component>`` replaces itself (exec) with the component's own process, so that
+process is PID 1 and receives ``docker stop``'s SIGTERM directly. ``health <component>``
+is the image's HEALTHCHECK. Both read ``BIND_HOST`` and ``PORT``; the Hive API also reads
+``LLM_URL`` (the stub's base URL) and writes it into ``$HIVE_HOME/configuration.json``
+with the embedded target's own function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from hive_resilience import launch
+
+COMPONENTS = ("hive-api", "tools", "llm-stub")
+
+
+def _bound_address() -> tuple[str, int]:
+    return os.environ.get("BIND_HOST", "127.0.0.1"), int(os.environ["PORT"])
+
+
+def serve(component: str) -> None:
+    host, port = _bound_address()
+    home = Path(os.environ.get("HOME", "/home/hive"))
+    hive_home = Path(os.environ.get("HIVE_HOME", home / ".hive"))
+    if component == "hive-api":
+        llm_url = os.environ.get("LLM_URL")
+        if llm_url:
+            launch.write_hive_configuration(hive_home, llm_url)
+        elif not (hive_home / "configuration.json").is_file():
+            sys.exit("hive-api: set LLM_URL (an OpenAI-compatible endpoint) or provide $HIVE_HOME/configuration.json")
+    argv = launch.component_argv(component, host, port)
+    os.execve(argv[0], argv, {**os.environ, **launch.hive_environment(home, hive_home)})
+
+
+def health(component: str) -> None:
+    host, port = _bound_address()
+    try:
+        launch.check_health(component, f"http://{host}:{port}")
+    except (OSError, ValueError) as problem:
+        sys.exit(f"{component} unhealthy: {problem}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Start a hive-resilience container's component, or check its health.")
+    parser.add_argument("action", choices=("serve", "health"))
+    parser.add_argument("component", choices=COMPONENTS)
+    args = parser.parse_args(argv)
+    (serve if args.action == "serve" else health)(args.component)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""How each component of the target is started and judged ready, wherever it runs.
+
+The embedded target (processes on loopback) and the container images (``container_entry``)
+both start the real Hive, the tools server and the LLM stub from these functions, so a
+container runs exactly what the load suite measures on loopback. Standard library only:
+the images import it without the suite's own dependencies.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from hive_resilience import http
+from hive_resilience.mcp_client import McpClient
+
+LLM_MODEL = "fake-model"
+LLM_API_KEY = "sk-local-stub"
+"""Not a secret: the stub accepts any key, and LiteLLM's OpenAI path insists on one."""
+
+HEALTH_PATHS = {"hive-api": "/api/health", "tools": "/health", "llm-stub": "/health", "mcp-proxy": "/health"}
+
+
+def component_argv(component: str, host: str, port: int, python: str = sys.executable) -> list[str]:
+    """The command line of ``hive-api``, ``tools`` or ``llm-stub`` bound to ``host:port``."""
+    if component == "llm-stub":
+        return [python, "-m", "hive_resilience.llm_stub", "--host", host, "--port", str(port)]
+    if component == "tools":
+        return [python, "-m", "hive_resilience.tools_server", "--host", host, "--port", str(port)]
+    if component == "hive-api":
+        return [str(Path(python).parent / "hive"), "serve", "--host", host, "--port", str(port)]
+    raise ValueError(f"unknown component {component!r}; expected hive-api, tools or llm-stub")
+
+
+def hive_environment(home: Path, hive_home: Path) -> dict[str, str]:
+    """Environment entries every component needs on top of the caller's own."""
+    return {
+        "HOME": str(home),
+        "HIVE_HOME": str(hive_home),
+        # Without this LiteLLM fetches its cost map from the internet at start-up.
+        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def write_hive_configuration(hive_home: Path, llm_url: str) -> None:
+    """Point Hive's own LiteLLM path at the stub (``llm_url`` without ``/v1``); keep the rest."""
+    hive_home.mkdir(parents=True, exist_ok=True)
+    configuration_path = hive_home / "configuration.json"
+    configuration = json.loads(configuration_path.read_text()) if configuration_path.is_file() else {}
+    configuration["llm"] = {"provider": "openai", "model": LLM_MODEL, "api_base": f"{llm_url}/v1", "api_key": LLM_API_KEY}
+    configuration_path.write_text(json.dumps(configuration, indent=2))
+
+
+def check_health(component: str, url: str) -> None:
+    """Raise ValueError (or OSError when unreachable) unless the health route says healthy."""
+    path = HEALTH_PATHS[component]
+    answer = http.call("GET", url + path)
+    healthy = answer.body.strip() == b"OK" if component == "tools" else (answer.json or {}).get("status") == "ok"
+    if answer.status != 200 or not healthy:
+        raise ValueError(f"{path} answered HTTP {answer.status} {answer.content_type} {answer.body[:80]!r}")
+
+
+def check_ready(component: str, url: str) -> None:
+    """Health, then proof of real service: an MCP session for tools, a Hive session for the API."""
+    check_health(component, url)
+    if component in ("tools", "mcp-proxy"):
+        with McpClient(url, timeout_s=10) as client:
+            client.list_tools()
+    elif component == "hive-api":
+        # Health answers before sessions work; the first session also pays lazy loading.
+        created = http.call("POST", f"{url}/api/sessions", {}, timeout_s=60)
+        if created.status != 201:
+            raise ValueError(f"POST /api/sessions answered HTTP {created.status}")
+        http.call("DELETE", f"{url}/api/sessions/{created.json['session_id']}")
