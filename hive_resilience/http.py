@@ -21,6 +21,7 @@ class HttpAnswer:
     content_type: str
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    """Response headers, names in lower case (HTTP names are case-insensitive)."""
 
     @property
     def json(self) -> Any:
@@ -45,9 +46,9 @@ def request(method: str, url: str, body: bytes | None = None, headers: dict[str,
     prepared = urllib.request.Request(url, data=body, method=method, headers={**(headers or {}), **auth_headers()})
     try:
         with urllib.request.urlopen(prepared, timeout=timeout_s) as response:
-            return HttpAnswer(response.status, response.headers.get("Content-Type", ""), response.read(), dict(response.headers))
+            return HttpAnswer(response.status, response.headers.get("Content-Type", ""), response.read(), _lower(response.headers))
     except urllib.error.HTTPError as error:
-        return HttpAnswer(error.code, error.headers.get("Content-Type", ""), error.read(), dict(error.headers))
+        return HttpAnswer(error.code, error.headers.get("Content-Type", ""), error.read(), _lower(error.headers))
     except urllib.error.URLError as error:
         raise OSError(f"{method} {url}: {error.reason}") from None
 
@@ -64,3 +65,7 @@ class HttpClient:
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None) -> HttpAnswer:
         return request(method, self.base_url + path, body, headers, self.timeout_s)
+
+
+def _lower(headers) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
