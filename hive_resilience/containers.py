@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import docker.errors
+
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
@@ -86,6 +88,16 @@ class HostNetworkContainer(DockerContainer):
         self._kwargs["network_mode"] = "host"
         super().start()
         return self
+
+    def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+        """Remove the container (and its anonymous volumes); a second call does nothing."""
+        if self._container is None:
+            return
+        try:
+            super().stop(force, delete_volume)
+        except docker.errors.NotFound:
+            pass
+        self._container = None
 
     def get_container_host_ip(self) -> str:
         return LOOPBACK
