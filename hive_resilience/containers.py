@@ -8,6 +8,7 @@ Ryuk cannot be pulled on these machines: callers disable it and stop containers 
 
 from __future__ import annotations
 
+import os
 import time
 from typing import Any
 
@@ -107,6 +108,17 @@ class HostNetworkContainer(DockerContainer):
 
     def get_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
+
+    def peak_memory_bytes(self) -> int:
+        """The most memory the container has used since it started, from its cgroup (v1 or v2)."""
+        container_id = self.get_container_id()
+        for candidate in (f"/sys/fs/cgroup/memory/docker/{container_id}/memory.max_usage_in_bytes",
+                          f"/sys/fs/cgroup/system.slice/docker-{container_id}.scope/memory.peak",
+                          f"/sys/fs/cgroup/docker/{container_id}/memory.peak"):
+            if os.path.isfile(candidate):
+                with open(candidate) as counter:
+                    return int(counter.read())
+        raise RuntimeError(f"no memory peak counter for container {container_id[:12]} in /sys/fs/cgroup")
 
     def wait_until_ready(self, timeout_s: float = 120.0) -> None:
         """After ``docker restart``/``start``: block until the component serves again."""
