@@ -1,0 +1,63 @@
+"""The Hive manifests in deploy/hive, rendered by kubectl's kustomize, checked without a cluster."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+OVERLAYS = Path(__file__).resolve().parent.parent / "deploy" / "hive" / "overlays"
+
+
+def rendered(overlay: str) -> list[dict]:
+    if shutil.which("kubectl") is None:
+        pytest.fail("kubectl is needed to render the manifests: install kubectl (any 1.2x)", pytrace=False)
+    done = subprocess.run(["kubectl", "kustomize", str(OVERLAYS / overlay)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+
+
+def of_kind(documents: list[dict], kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in documents if doc["kind"] == kind}
+
+
+@pytest.mark.parametrize("overlay", ["local", "staging"])
+def test_api_and_tools_roll_without_losing_capacity(overlay):
+    deployments = of_kind(rendered(overlay), "Deployment")
+    for name in ("hive-api", "hive-tools"):
+        spec = deployments[name]["spec"]
+        assert spec["replicas"] >= 2, name
+        assert spec["strategy"]["rollingUpdate"] == {"maxSurge": 1, "maxUnavailable": 0}, name
+        (container,) = spec["template"]["spec"]["containers"]
+        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["path"] in ("/api/health", "/health"), (name, probe)
+        assert container["resources"]["limits"]["memory"] and container["resources"]["requests"]["memory"]
+    assert deployments["hive-api"]["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "2Gi"
+    assert "hive-llm-stub" in deployments
+
+
+@pytest.mark.parametrize(("overlay", "api_version", "pull_policy"),
+                         [("local", "policy/v1beta1", "Never"), ("staging", "policy/v1", "IfNotPresent")])
+def test_overlays_fit_their_cluster(overlay, api_version, pull_policy):
+    documents = rendered(overlay)
+    budgets = of_kind(documents, "PodDisruptionBudget")
+    assert set(budgets) == {"hive-api", "hive-tools"}
+    assert {budget["apiVersion"] for budget in budgets.values()} == {api_version}
+    assert all(budget["spec"]["minAvailable"] == 1 for budget in budgets.values())
+    for deployment in of_kind(documents, "Deployment").values():
+        assert deployment["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] == pull_policy
+    assert {doc["metadata"].get("namespace") for doc in documents if doc["kind"] != "Namespace"} == {"hive"}
+
+
+def test_services_match_the_experiments_default_urls():
+    services = of_kind(rendered("staging"), "Service")
+    assert services["hive-api"]["spec"]["ports"][0]["port"] == 8787
+    assert services["hive-tools"]["spec"]["ports"][0]["port"] == 4001
+    experiments = (Path(__file__).resolve().parent.parent / "chaos" / "experiments" / "k8s").glob("*.yaml")
+    for experiment in experiments:
+        configuration = yaml.safe_load(experiment.read_text())["configuration"]
+        assert configuration["hive_api_url"]["default"] == "http://hive-api.hive.svc.cluster.local:8787"
+        assert configuration["mcp_url"]["default"] == "http://hive-tools.hive.svc.cluster.local:4001"
