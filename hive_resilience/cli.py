@@ -8,12 +8,14 @@ import json
 import sys
 from pathlib import Path
 
+from hive_resilience import cluster as cluster_module
 from hive_resilience import compare, html_report, images
 from hive_resilience.run import RunError, RunRequest, run
 from hive_resilience.scenario import RegressionBudgets, ScenarioError, available_scenarios, load_scenario, parse_duration_s
 from hive_resilience.target import EmbeddedTarget, TargetError, TargetPorts
 
 DEFAULT_TARGET_DIR = Path("reports") / "target"
+DEFAULT_CLUSTER_DIR = Path("reports") / "cluster"
 EXIT_BAD_INPUT = 2
 
 
@@ -77,6 +79,18 @@ def build_parser() -> argparse.ArgumentParser:
     images_parser.add_argument("--log-dir", type=Path, default=Path("reports") / "images",
                                help="where build logs go (default reports/images)")
 
+    cluster_parser = commands.add_parser(
+        "cluster", help="bring up, take down or inspect a real single-node Kubernetes (needs root)",
+        description="A real single-node Kubernetes 1.20.2 (etcd, API server, controller manager, scheduler, "
+        "containerd, kubelet, kube-proxy) inside a network namespace of its own, with Hive deployed from "
+        "deploy/hive/overlays/local. Binaries come from scripts/cluster-setup's cache; the kubeconfig is written "
+        "to the run folder; run kubectl or chaos inside the namespace with `nsenter --net=/run/netns/"
+        f"{cluster_module.NAMESPACE_NAME}`.")
+    cluster_parser.add_argument("action", choices=("up", "down", "status"))
+    cluster_parser.add_argument("--dir", type=Path, default=DEFAULT_CLUSTER_DIR,
+                                help=f"run folder for logs, kubeconfig and state (default {DEFAULT_CLUSTER_DIR})")
+    cluster_parser.add_argument("--no-hive", action="store_true", help="bring up the cluster without deploying Hive")
+
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
     return parser
 
@@ -121,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return _report(args)
         if args.command == "images":
             return _images(args)
+        if args.command == "cluster":
+            return _cluster(args)
         return _scenarios()
     except compare.CompareError as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
@@ -128,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ScenarioError, RunError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(error, ScenarioError) else 1
-    except (TargetError, images.ImageError) as error:
+    except (TargetError, images.ImageError, cluster_module.ClusterError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -195,6 +211,28 @@ def _images(args: argparse.Namespace) -> int:
     for name, tag in tags.items():
         print(f"{name:<9} {tag}")
     return 0
+
+
+def _cluster(args: argparse.Namespace) -> int:
+    if args.action == "up":
+        cluster = cluster_module.Cluster(args.dir)
+        ready_s = cluster.up(progress=lambda line: print(f"cluster: {line}", file=sys.stderr))
+        print(f"cluster up in {ready_s:.0f} s; kubeconfig {cluster.kubeconfig}")
+        if not args.no_hive:
+            deployed_s = cluster_module.deploy_hive(cluster)
+            print(f"Hive deployed and rolled out in {deployed_s:.0f} s: {cluster_module.service_urls(cluster)}")
+        print(f"memory of the cluster's processes: {cluster.memory_bytes() / 2**20:.0f} MiB")
+        print(f"use it: nsenter --net=/run/netns/{cluster.netns} kubectl --kubeconfig {cluster.kubeconfig} get pods -A")
+        return 0
+    cluster = cluster_module.Cluster.attach(args.dir)
+    if args.action == "down":
+        cluster.down()
+        print("cluster down")
+        return 0
+    status = cluster.status()
+    for component, state in status.items():
+        print(f"{component:<24} {'pid ' + str(state['pid']) if state['running'] else 'not running'}")
+    return 0 if all(state["running"] for state in status.values()) else 1
 
 
 def _scenarios() -> int:

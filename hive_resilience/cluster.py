@@ -37,6 +37,9 @@ STATE_FILE = "cluster.json"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet",
               "kube-proxy")
 """Start order; stop order is the reverse."""
+HIVE_MANIFESTS = Path(__file__).resolve().parents[1] / "deploy" / "hive" / "overlays" / "local"
+HIVE_NAMESPACE = "hive"
+HIVE_DEPLOYMENTS = ("hive-llm-stub", "hive-tools", "hive-api")
 READY_TIMEOUT_S = 120.0
 STOP_GRACE_S = 10.0
 
@@ -123,15 +126,17 @@ class Cluster:
         return self.state.ready_after_s
 
     def _write_files(self) -> None:
+        # Every bring-up starts empty: no objects, images or pods from an earlier run.
+        for stale in ("etcd", "containerd", "kubelet", "cni", "pki", "pause-rootfs"):
+            shutil.rmtree(self.run_dir / stale, ignore_errors=True)
         for folder in ("logs", "pki", "etcd", "containerd", "kubelet", "cni/net.d", "cni/ipam"):
             (self.run_dir / folder).mkdir(parents=True, exist_ok=True)
         token = secrets.token_hex(16)
         (self.run_dir / "pki" / "tokens.csv").write_text(f"{token},admin,admin,system:masters\n")
         os.chmod(self.run_dir / "pki" / "tokens.csv", 0o600)
         key = self.run_dir / "pki" / "service-accounts.key"
-        if not key.exists():
-            _run(["openssl", "genrsa", "-out", str(key), "2048"])
-            _run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(key.with_suffix(".pub"))])
+        _run(["openssl", "genrsa", "-out", str(key), "2048"])
+        _run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(key.with_suffix(".pub"))])
         self.kubeconfig.write_text(_kubeconfig(token))
         os.chmod(self.kubeconfig, 0o600)
         (self.run_dir / "containerd" / "config.toml").write_text(_containerd_config(self.run_dir))
@@ -315,6 +320,7 @@ class Cluster:
                 _stop_group(recorded)
         self._stop_pods()
         self._unmount()
+        self._remove_pod_leftovers()
         if Path(f"/run/netns/{self.netns}").exists():
             subprocess.run(["ip", "netns", "del", self.netns], capture_output=True)
         self.state.components.clear()
@@ -331,6 +337,22 @@ class Cluster:
                 for victim in victims:
                     _signal(victim, signal.SIGKILL)
                 psutil.wait_procs(victims, timeout=10)
+
+    def _remove_pod_leftovers(self) -> None:
+        """What the runtime leaves when it is stopped under its pods: their network namespaces
+        (``/run/netns/cni-*``) and the kubelet's hard-coded ``/var/log`` entries. Only entries
+        made since this cluster started, for its own pods, are touched."""
+        since = self.state.started_at
+        if not since:
+            return
+        for netns in Path("/run/netns").glob("cni-*"):
+            if netns.lstat().st_mtime >= since:
+                subprocess.run(["ip", "netns", "del", netns.name], capture_output=True)
+        logs = [*Path("/var/log/pods").glob(f"{HIVE_NAMESPACE}_*"),
+                *Path("/var/log/containers").glob(f"*_{HIVE_NAMESPACE}_*")]
+        for entry in logs:
+            if entry.lstat().st_mtime >= since:
+                shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
 
     def _unmount(self) -> None:
         with open("/proc/mounts") as mounts:
@@ -475,3 +497,23 @@ def _stop_group(recorded: ComponentProcess) -> None:
     for member in alive:
         _signal(member, signal.SIGKILL)
     psutil.wait_procs(alive, timeout=5)
+
+
+
+def deploy_hive(cluster: Cluster, timeout_s: float = 300) -> float:
+    """Apply deploy/hive/overlays/local and wait until every deployment rolled out; returns seconds."""
+    started = time.monotonic()
+    cluster.kubectl("apply", "-k", str(HIVE_MANIFESTS))
+    for deployment in HIVE_DEPLOYMENTS:
+        cluster.kubectl("rollout", "status", f"deployment/{deployment}", "-n", HIVE_NAMESPACE,
+                        f"--timeout={int(timeout_s)}s", timeout_s=timeout_s + 30)
+    return time.monotonic() - started
+
+
+def service_urls(cluster: Cluster) -> dict[str, str]:
+    """Cluster IP URLs of the Hive API and the tools server, reachable inside the namespace only."""
+    urls = {}
+    for service, key in (("hive-api", "hive_api_url"), ("hive-tools", "mcp_url")):
+        found = json.loads(cluster.kubectl("get", "service", service, "-n", HIVE_NAMESPACE, "-o", "json"))
+        urls[key] = f"http://{found['spec']['clusterIP']}:{found['spec']['ports'][0]['port']}"
+    return urls

@@ -7,6 +7,7 @@ Toolkit probes, the target launcher's readiness check, tests).
 
 from __future__ import annotations
 
+import http.client
 import urllib.error
 import urllib.request
 
@@ -77,6 +78,9 @@ class McpClient:
             return _reply(error.code, error.headers, error.read())
         except (urllib.error.URLError, OSError) as error:
             raise McpError(f"cannot reach {self.url}: {getattr(error, 'reason', error)}") from None
+        except http.client.HTTPException as error:
+            # The server went away mid-answer (a killed pod): the session is lost with it.
+            raise McpError(f"connection to {self.url} broke: {error!r}") from None
 
 
 def _reply(status: int, headers, body: bytes) -> McpHttpReply:

@@ -6,7 +6,9 @@ from hive_resilience.chaos.summary import render_summary
 
 
 def phase(start: float, end: float, requests: int, error_ratio: float | None) -> dict:
-    return {"start": start, "end": end, "requests": requests, "rps": requests / (end - start), "error_ratio": error_ratio,
+    failures = round(requests * (error_ratio or 0))
+    return {"start": start, "end": end, "requests": requests, "failures": failures, "rps": requests / (end - start),
+            "error_ratio": error_ratio,
             "p50_ms": 4.0, "p95_ms": 140.0, "p99_ms": 300.0, "replies": 3, "reply_failures": 1}
 
 
@@ -34,7 +36,8 @@ def journal(deviated: bool, undone: list[str]) -> dict:
 def test_summary_shows_the_three_phases_and_the_recovery_time():
     text = render_summary(journal(False, []))
     assert "**Verdict: COMPLETED**" in text
-    assert "| during the fault | 2.0 | 40 | 20.0 | 0.455 |" in text
+    assert "| during the fault | 2.0 | 40 | 18 | 20.0 | 0.455 |" in text
+    assert "Failed over the whole experiment: 20 requests, 3 chat replies." in text
     assert "tools-server-recovery-time: **2.46 s**" in text
     assert "broken: error_ratio <= 0.05 (Aggregated)" in text
     assert "| steady state before: mcp-lists-tools | succeeded (tolerance met) | 270 |" in text

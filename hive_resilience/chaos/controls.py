@@ -16,7 +16,10 @@ Declared in an experiment's ``controls`` block, it
 - writes the journal and a Markdown summary to ``reports/<timestamp>-chaos-<title>/``.
 
 Arguments (all optional): ``scenario`` (default ``steady``), ``baseline_s`` (10), ``after_s``
-(10), ``load`` (true), ``fault_proxy`` (true, when it starts the target itself).
+(10), ``load`` (true), ``fault_proxy`` (true, when it starts the target itself), ``max_failed``
+(none): the promise's budget of failed requests plus failed chat replies over the whole run,
+``after_s`` included; more marks the run deviated, so failures after the last steady-state
+check still break a zero-failure promise.
 """
 
 from __future__ import annotations
@@ -127,7 +130,7 @@ def after_activity_control(context: Activity, state: Run, configuration: Configu
 
 
 def after_experiment_control(context: Experiment, state: Journal, configuration: Configuration = None,
-                             **_: object) -> None:
+                             max_failed: int | None = None, **_: object) -> None:
     global _RECORD
     record, _RECORD = _RECORD, None
     if record is None:
@@ -140,11 +143,42 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
             EmbeddedTarget.attach(record.target_dir).down()
     if record.method_misses:
         state["deviated"] = True
+    missed_before = _steady_state_missed_before(state)
+    if missed_before:
+        # Chaos Toolkit ends such a run "completed" (exit 0) when the probes ran but missed their
+        # tolerance: a system that does not meet its promise must not look green.
+        state["deviated"] = True
+        print(f"hive-resilience: steady state not met before the method: {', '.join(missed_before)}", file=sys.stderr)
+    broken = _failure_budget_broken(load, max_failed)
+    if broken:
+        state["deviated"] = True
+        print(f"hive-resilience: promise broken: {broken}", file=sys.stderr)
     state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "undone_at_end": undone,
-                          "method_probes_missed": record.method_misses}
+                          "method_probes_missed": record.method_misses, "failure_budget_broken": broken,
+                          "steady_state_missed_before": missed_before}
     (record.run_dir / "journal.json").write_text(json.dumps(state, indent=2, default=str))
     (record.run_dir / "summary.md").write_text(render_summary(state))
     print(f"hive-resilience: chaos report in {record.run_dir}", file=sys.stderr)
+
+
+def _steady_state_missed_before(state: Journal) -> list[str]:
+    """The steady-state probes that missed their tolerance before the method ran."""
+    before = (state.get("steady_states") or {}).get("before")
+    if not before or before.get("steady_state_met", True):
+        return []
+    return [probe["activity"]["name"] for probe in before.get("probes", []) if not probe.get("tolerance_met", True)]
+
+
+def _failure_budget_broken(load: dict | None, max_failed: int | None) -> str | None:
+    """What broke the whole-run failure budget, or None when there is none or it held."""
+    if load is None or max_failed is None:
+        return None
+    phases = load["phases"].values()
+    failed = sum(phase["failures"] for phase in phases)
+    replies_failed = sum(phase["reply_failures"] for phase in phases)
+    if failed + replies_failed <= max_failed:
+        return None
+    return f"{failed} requests and {replies_failed} chat replies failed; the budget is {max_failed}"
 
 
 def _ensure_embedded_target(run_dir: Path, fault_proxy: bool) -> bool:

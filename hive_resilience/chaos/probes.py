@@ -55,13 +55,21 @@ def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> 
     return answer.status == 200 and (answer.json or {}).get("status") == "ok"
 
 
-def mcp_tools_listed(timeout_s: float = 10.0, configuration: Configuration = None) -> int:
-    """How many tools a fresh MCP session lists; 0 when the tools server does not answer."""
-    try:
-        with McpClient(mcp_url(configuration), timeout_s=timeout_s) as client:
-            return len(client.list_tools())
-    except McpError:
-        return 0
+def mcp_tools_listed(timeout_s: float = 10.0, reconnect_within_s: float = 0.0, configuration: Configuration = None) -> int:
+    """How many tools a fresh MCP session lists; 0 when the tools server does not answer.
+
+    ``reconnect_within_s`` plays a client that reconnects after losing its server (as Hive's
+    MCP client does): fresh sessions are tried until then, so a replica that took over counts.
+    """
+    deadline = time.monotonic() + reconnect_within_s
+    while True:
+        try:
+            with McpClient(mcp_url(configuration), timeout_s=timeout_s) as client:
+                return len(client.list_tools())
+        except McpError:
+            if time.monotonic() >= deadline:
+                return 0
+            time.sleep(0.25)
 
 
 def session_round_trip(reply_within_s: float = 15.0, configuration: Configuration = None) -> float:
@@ -221,15 +229,24 @@ def slo_holds_under_burst(scenario: str = "smoke", duration: str = "15s", config
         raise ActivityFailed(f"the load burst could not run: {error}") from None
 
 
-def load_error_ratio_within_budget(window_s: float = 10.0, configuration: Configuration = None) -> bool:
+def load_error_ratio_within_budget(window_s: float = 10.0, count_replies: bool = False,
+                                   configuration: Configuration = None) -> bool:
     """Safeguard probe: the background load's error ratio over the last ``window_s`` seconds
-    stays within ``blast_radius_error_ratio`` from the configuration (default 0.5)."""
+    stays within ``blast_radius_error_ratio`` from the configuration (default 0.5).
+
+    With ``count_replies`` a chat whose reply never came counts as a failed request too: the
+    measure of a promise like "a deploy is invisible to users".
+    """
     log_path = controls.current_request_log()
     if log_path is None or not log_path.is_file():
         return True
     budget = float((configuration or {}).get("blast_radius_error_ratio", 0.5))
     now = time.time()
     figures = window_figures(read_request_log(log_path), now - window_s, now)
+    if count_replies:
+        total = figures["requests"] + figures["replies"]
+        failed = figures["failures"] + figures["reply_failures"]
+        return total == 0 or failed / total <= budget
     return figures["error_ratio"] is None or figures["error_ratio"] <= budget
 
 

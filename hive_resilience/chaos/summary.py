@@ -25,18 +25,24 @@ def render_summary(journal: Journal) -> str:
         lines += [
             "## What users felt (background load)",
             "",
-            "| phase | window s | requests | RPS | error ratio | p50 ms | p95 ms | p99 ms | chat replies (failed) |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+            "| phase | window s | requests | failed | RPS | error ratio | p50 ms | p95 ms | p99 ms | chat replies (failed) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for key, title in PHASE_TITLES.items():
             phase = load["phases"][key]
             lines.append(
-                f"| {title} | {phase['end'] - phase['start']:.1f} | {phase['requests']} | {phase['rps']:.1f} | "
+                f"| {title} | {phase['end'] - phase['start']:.1f} | {phase['requests']} | {phase['failures']} | "
+                f"{phase['rps']:.1f} | "
                 f"{_number(phase['error_ratio'], '.3f')} | {_number(phase['p50_ms'])} | {_number(phase['p95_ms'])} | "
                 f"{_number(phase['p99_ms'])} | {phase['replies']} ({phase['reply_failures']}) |"
             )
         slo = "held" if load.get("slo_passed") else f"broken: {', '.join(load.get('failed_slos', [])) or 'no verdict'}"
-        lines += ["", f"Load SLOs over the whole experiment: {slo}. Load report: `{load['report_dir']}`.", ""]
+        failed = sum(load["phases"][key]["failures"] for key in PHASE_TITLES)
+        replies_failed = sum(load["phases"][key]["reply_failures"] for key in PHASE_TITLES)
+        budget = ours.get("failure_budget_broken")
+        lines += ["", f"Failed over the whole experiment: {failed} requests, {replies_failed} chat replies."
+                  + (f" **Promise broken: {budget}.**" if budget else ""),
+                  f"Load SLOs over the whole experiment: {slo}. Load report: `{load['report_dir']}`.", ""]
     recoveries = [
         (run["activity"]["name"], run.get("output"))
         for run in journal.get("run", [])

@@ -1,0 +1,126 @@
+"""The Kubernetes chaos experiments, unchanged, against a real single-node cluster with Hive
+deployed from deploy/hive (``hive-resilience cluster``). Everything runs inside the cluster's
+own network namespace: the API server, the pods, the Services, the load and the probes.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hive_resilience import cluster as cluster_module
+from hive_resilience.cluster import Cluster, deploy_hive, service_urls
+
+pytestmark = pytest.mark.cluster
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+K8S_EXPERIMENTS = REPOSITORY / "chaos" / "experiments" / "k8s"
+CHAOS = str(Path(sys.executable).parent / "chaos")
+FIGURES = REPOSITORY / "reports" / "cluster" / "figures.json"
+
+
+@pytest.fixture(scope="module")
+def hive_cluster(tmp_path_factory) -> Cluster:
+    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
+    try:
+        ready_s = cluster.up(progress=lambda line: None)
+        deployed_s = deploy_hive(cluster)
+        figures = {"node_ready_s": round(ready_s, 1), "hive_rolled_out_s": round(deployed_s, 1),
+                   "cluster_processes_mib": round(cluster.memory_bytes() / 2**20)}
+        FIGURES.parent.mkdir(parents=True, exist_ok=True)
+        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
+        print(f"cluster figures: {figures}")
+        yield cluster
+    finally:
+        cluster.down()
+
+
+def chaos_run(cluster: Cluster, experiment: str, cwd: Path) -> tuple[subprocess.CompletedProcess, dict, str]:
+    """``chaos run`` inside the cluster's namespace, pointed at Hive's Service addresses there."""
+    urls = service_urls(cluster)
+    environment = {**cluster.environment(), "HIVE_RESILIENCE_K8S_API_URL": urls["hive_api_url"],
+                   "HIVE_RESILIENCE_K8S_MCP_URL": urls["mcp_url"]}
+    argv = cluster.command([CHAOS, "--no-version-check", "run", str(K8S_EXPERIMENTS / experiment),
+                            "--journal-path", str(cwd / "journal.json")])
+    done = subprocess.run(argv, cwd=cwd, env=environment, capture_output=True, text=True, timeout=900)
+    run_dir = next((cwd / "reports").glob("*-chaos-*"))
+    return done, json.loads((run_dir / "journal.json").read_text()), (run_dir / "summary.md").read_text()
+
+
+def failures(journal: dict) -> tuple[int, int]:
+    """Failed HTTP requests and failed chat replies of the background load, all phases."""
+    phases = journal["hive_resilience"]["load"]["phases"].values()
+    return sum(phase["failures"] for phase in phases), sum(phase["reply_failures"] for phase in phases)
+
+
+def test_hive_runs_on_the_cluster(hive_cluster: Cluster) -> None:
+    pods = json.loads(hive_cluster.kubectl("get", "pods", "-n", "hive", "-o", "json"))["items"]
+    running = [pod for pod in pods if pod["status"]["phase"] == "Running"]
+    assert len(running) == 5, [pod["metadata"]["name"] for pod in pods]
+    assert all(pod["status"]["podIP"].startswith("10.215.0.") for pod in running)
+    urls = service_urls(hive_cluster)
+    health = subprocess.run(hive_cluster.command(["curl", "-sf", urls["hive_api_url"] + "/api/health"]),
+                            capture_output=True, text=True, timeout=30)
+    assert json.loads(health.stdout)["status"] == "ok"
+    # The Service address exists only inside the cluster's namespace.
+    assert subprocess.run(["curl", "-sf", "--max-time", "2", urls["hive_api_url"] + "/api/health"],
+                          capture_output=True).returncode != 0
+
+
+def test_tools_pod_kill_under_load_holds_the_steady_state(hive_cluster: Cluster, tmp_path: Path) -> None:
+    done, journal, summary = chaos_run(hive_cluster, "tools-pod-killed.yaml", tmp_path)
+    assert done.returncode == 0, summary
+    assert journal["status"] == "completed" and not journal["deviated"]
+    assert journal["hive_resilience"]["load"]["phases"]["during_fault"]["requests"] > 0
+
+
+def test_rolling_restart_verdict_agrees_with_the_failed_requests(hive_cluster: Cluster, tmp_path: Path,
+                                                                 record_property) -> None:
+    done, journal, summary = chaos_run(hive_cluster, "rolling-restart.yaml", tmp_path)
+    failed, replies_failed = failures(journal)
+    record_property("rolling_restart_failed_requests", failed)
+    record_property("rolling_restart_failed_replies", replies_failed)
+    print(f"rolling restart: {failed} failed requests, {replies_failed} failed chat replies, "
+          f"status {journal['status']}, exit {done.returncode}")
+    assert f"Failed over the whole experiment: {failed} requests, {replies_failed} chat replies." in summary
+    if failed + replies_failed == 0:
+        assert done.returncode == 0 and journal["status"] == "completed", summary
+    else:
+        assert done.returncode != 0 and journal["deviated"], "failed requests, yet the promise held"
+        assert "Promise broken:" in summary
+    hive_cluster.kubectl("rollout", "status", "deployment/hive-api", "-n", "hive", "--timeout=300s", timeout_s=330)
+
+
+def test_a_single_replica_tools_deployment_deviates(hive_cluster: Cluster, tmp_path: Path) -> None:
+    hive_cluster.kubectl("scale", "deployment/hive-tools", "-n", "hive", "--replicas=1")
+    try:
+        _wait_for_replicas(hive_cluster, "hive-tools", 1)
+        done, journal, summary = chaos_run(hive_cluster, "tools-pod-killed.yaml", tmp_path)
+    finally:
+        hive_cluster.kubectl("scale", "deployment/hive-tools", "-n", "hive", "--replicas=2")
+        hive_cluster.kubectl("rollout", "status", "deployment/hive-tools", "-n", "hive", "--timeout=180s",
+                             timeout_s=200)
+    assert done.returncode != 0 and journal["deviated"], summary
+    assert journal["hive_resilience"]["steady_state_missed_before"] == ["at-least-2-tools-pods-ready"]
+    assert "**Verdict: DEVIATED**" in summary
+
+
+def _wait_for_replicas(cluster: Cluster, deployment: str, replicas: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        found = json.loads(cluster.kubectl("get", "deployment", deployment, "-n", "hive", "-o", "json"))
+        if found["status"].get("replicas") == replicas and found["status"].get("readyReplicas") == replicas:
+            return
+        time.sleep(1)
+    pytest.fail(f"{deployment} did not settle at {replicas} replicas within {timeout_s:.0f} s")
+
+
+def test_cluster_needs_root(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(cluster_module.os, "geteuid", lambda: 1000)
+    with pytest.raises(cluster_module.ClusterError, match="the cluster needs root"):
+        Cluster(tmp_path).up()
