@@ -65,7 +65,7 @@ def check_health(component: str, url: str) -> None:
 def check_ready(component: str, url: str) -> None:
     """Health, then proof of real service: an MCP session for tools, a Hive session for the API."""
     check_health(component, url)
-    if component in ("tools", "mcp-proxy"):
+    if component == "tools":
         with McpClient(url, timeout_s=10) as client:
             client.list_tools()
     elif component == "hive-api":

@@ -316,8 +316,12 @@ class EmbeddedTarget:
         launch.check_health(component, self._url(component))
 
     def _check_ready(self, component: str) -> None:
-        # Through the proxy this also proves the forwarding path.
-        launch.check_ready(component, self.mcp_url if component == "mcp-proxy" else self._url(component))
+        if component == "mcp-proxy":
+            launch.check_health(component, self._url(component))
+            # Through the proxy: proves the forwarding path too.
+            launch.check_ready("tools", self.mcp_url)
+        else:
+            launch.check_ready(component, self._url(component))
 
     def _fail_if_exited(self, component: str) -> None:
         popen = self._popen.get(component)

@@ -6,6 +6,7 @@ own network namespace: the API server, the pods, the Services, the load and the 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hive_resilience import cluster as cluster_module
+from hive_resilience import images
 from hive_resilience.cluster import Cluster, deploy_hive, service_urls
 
 pytestmark = pytest.mark.cluster
@@ -26,6 +28,7 @@ FIGURES = REPOSITORY / "reports" / "cluster" / "figures.json"
 
 @pytest.fixture(scope="module")
 def hive_cluster(tmp_path_factory) -> Cluster:
+    images.build_images(REPOSITORY / "reports" / "images", progress=lambda line: None)
     cluster = Cluster(tmp_path_factory.mktemp("cluster"))
     try:
         ready_s = cluster.up(progress=lambda line: None)
@@ -124,3 +127,12 @@ def test_cluster_needs_root(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setattr(cluster_module.os, "geteuid", lambda: 1000)
     with pytest.raises(cluster_module.ClusterError, match="the cluster needs root"):
         Cluster(tmp_path).up()
+
+
+def test_missing_binaries_name_the_setup_script(tmp_path: Path) -> None:
+    environment = {**os.environ, "HIVE_RESILIENCE_CACHE": str(tmp_path / "empty-cache")}
+    done = subprocess.run([sys.executable, "-m", "hive_resilience.cli", "cluster", "up", "--dir", str(tmp_path / "c")],
+                          capture_output=True, text=True, env=environment, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "run `bash scripts/cluster-setup`" in done.stderr and done.stderr.count("\n") == 1
+    assert not Path("/run/netns", cluster_module.NAMESPACE_NAME).exists()
