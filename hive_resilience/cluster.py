@@ -23,7 +23,7 @@ from pathlib import Path
 import psutil
 
 from hive_resilience import images
-from hive_resilience.target import ComponentProcess
+from hive_resilience.target import ComponentProcess, signal_quietly, terminate_processes
 
 KUBERNETES_VERSION = "1.20.2"
 CACHE = Path(os.environ.get("HIVE_RESILIENCE_CACHE", "/var/cache/hive-resilience"))
@@ -335,7 +335,7 @@ class Cluster:
             if cmdline and "containerd-shim" in cmdline[0] and marker in " ".join(cmdline):
                 victims = [process, *_children(process)]
                 for victim in victims:
-                    _signal(victim, signal.SIGKILL)
+                    signal_quietly(victim, signal.SIGKILL)
                 psutil.wait_procs(victims, timeout=10)
 
     def _remove_pod_leftovers(self) -> None:
@@ -478,42 +478,8 @@ def _children(process: psutil.Process) -> list[psutil.Process]:
         return []
 
 
-def _signal(process: psutil.Process, signum: int) -> None:
-    try:
-        process.send_signal(signum)
-    except psutil.NoSuchProcess:
-        pass
-
-
 def _stop_group(recorded: ComponentProcess) -> None:
     """SIGTERM the component and its children, SIGKILL what is left after the grace period."""
     process = recorded.process()
-    if process is None:
-        return
-    members = [process, *_children(process)]
-    for member in members:
-        _signal(member, signal.SIGTERM)
-    _, alive = psutil.wait_procs(members, timeout=STOP_GRACE_S)
-    for member in alive:
-        _signal(member, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5)
-
-
-
-def deploy_hive(cluster: Cluster, timeout_s: float = 300) -> float:
-    """Apply deploy/hive/overlays/local and wait until every deployment rolled out; returns seconds."""
-    started = time.monotonic()
-    cluster.kubectl("apply", "-k", str(HIVE_MANIFESTS))
-    for deployment in HIVE_DEPLOYMENTS:
-        cluster.kubectl("rollout", "status", f"deployment/{deployment}", "-n", HIVE_NAMESPACE,
-                        f"--timeout={int(timeout_s)}s", timeout_s=timeout_s + 30)
-    return time.monotonic() - started
-
-
-def service_urls(cluster: Cluster) -> dict[str, str]:
-    """Cluster IP URLs of the Hive API and the tools server, reachable inside the namespace only."""
-    urls = {}
-    for service, key in (("hive-api", "hive_api_url"), ("hive-tools", "mcp_url")):
-        found = json.loads(cluster.kubectl("get", "service", service, "-n", HIVE_NAMESPACE, "-o", "json"))
-        urls[key] = f"http://{found['spec']['clusterIP']}:{found['spec']['ports'][0]['port']}"
-    return urls
+    if process is not None:
+        terminate_processes([process, *_children(process)], STOP_GRACE_S)

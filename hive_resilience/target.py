@@ -234,13 +234,7 @@ class EmbeddedTarget:
         recorded = self.state.components.get(component)
         if recorded is None:
             return
-        members = recorded.group_members()
-        for process in members:
-            _signal(process, signal.SIGTERM)
-        _, alive = psutil.wait_procs(members, timeout=grace_s)
-        for process in alive:
-            _signal(process, signal.SIGKILL)
-        psutil.wait_procs(alive, timeout=5)
+        terminate_processes(recorded.group_members(), grace_s)
         if component in self._popen:
             self._popen.pop(component).poll()  # reap it if it was our child
 
@@ -347,7 +341,18 @@ def free_ports() -> TargetPorts:
                        proxy_admin=free_port())
 
 
-def _signal(process: psutil.Process, signum: int) -> None:
+def terminate_processes(members: list[psutil.Process], grace_s: float) -> None:
+    """SIGTERM every process, SIGKILL those still alive after ``grace_s``, and reap them."""
+    for process in members:
+        signal_quietly(process, signal.SIGTERM)
+    _, alive = psutil.wait_procs(members, timeout=grace_s)
+    for process in alive:
+        signal_quietly(process, signal.SIGKILL)
+    psutil.wait_procs(alive, timeout=5)
+
+
+def signal_quietly(process: psutil.Process, signum: int) -> None:
+    """Send ``signum``; a process that is already gone is not an error."""
     try:
         process.send_signal(signum)
     except psutil.NoSuchProcess:
