@@ -483,3 +483,22 @@ def _stop_group(recorded: ComponentProcess) -> None:
     process = recorded.process()
     if process is not None:
         terminate_processes([process, *_children(process)], STOP_GRACE_S)
+
+
+def deploy_hive(cluster: Cluster, timeout_s: float = 300) -> float:
+    """Apply deploy/hive/overlays/local and wait until every deployment rolled out; returns seconds."""
+    started = time.monotonic()
+    cluster.kubectl("apply", "-k", str(HIVE_MANIFESTS))
+    for deployment in HIVE_DEPLOYMENTS:
+        cluster.kubectl("rollout", "status", f"deployment/{deployment}", "-n", HIVE_NAMESPACE,
+                        f"--timeout={int(timeout_s)}s", timeout_s=timeout_s + 30)
+    return time.monotonic() - started
+
+
+def service_urls(cluster: Cluster) -> dict[str, str]:
+    """Cluster IP URLs of the Hive API and the tools server, reachable inside the namespace only."""
+    urls = {}
+    for service, key in (("hive-api", "hive_api_url"), ("hive-tools", "mcp_url")):
+        found = json.loads(cluster.kubectl("get", "service", service, "-n", HIVE_NAMESPACE, "-o", "json"))
+        urls[key] = f"http://{found['spec']['clusterIP']}:{found['spec']['ports'][0]['port']}"
+    return urls

@@ -192,7 +192,9 @@ def test_suite_client_matches_the_official_sdk(tools_server) -> None:
         our_names = [tool["name"] for tool in ours.list_tools()]
         our_results = {name: ours.call_tool(name, arguments)["content"][0]["text"]
                        for name, arguments in DETERMINISTIC_CALLS}
-    sdk_names, sdk_results = asyncio.run(_sdk_view(tools_server.get_url() + ENDPOINT))
+    # Its own thread: another suite may have left an event loop running in this one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sdk_names, sdk_results = pool.submit(asyncio.run, _sdk_view(tools_server.get_url() + ENDPOINT)).result()
     assert our_names == sdk_names
     assert our_results == sdk_results
     assert "hive-0" in our_results["csv_read"]

@@ -135,4 +135,4 @@ def test_missing_binaries_name_the_setup_script(tmp_path: Path) -> None:
                           capture_output=True, text=True, env=environment, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert "run `bash scripts/cluster-setup`" in done.stderr and done.stderr.count("\n") == 1
-    assert not Path("/run/netns", cluster_module.NAMESPACE_NAME).exists()
+    assert not (tmp_path / "c" / cluster_module.STATE_FILE).exists(), "nothing is started without the binaries"

@@ -115,7 +115,7 @@ def time_to_recover(component: str = "hive-api", budget_s: float = 30.0, configu
     """Poll until ``component`` serves again; returns the seconds it took, fails past ``budget_s``."""
     checks = {
         "hive-api": lambda: api_healthy(2.0, configuration),
-        "tools": lambda: mcp_tools_listed(2.0, configuration) > 0,
+        "tools": lambda: mcp_tools_listed(2.0, configuration=configuration) > 0,
         "llm-stub": lambda: _answers(f"{embedded_target(configuration).llm_url}/health"),
     }
     if component not in checks:
