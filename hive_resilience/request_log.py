@@ -79,6 +79,12 @@ def window_figures(requests: list[LoggedRequest], start: float, end: float) -> d
     }
 
 
+def whole_run_failures(phases: dict[str, dict]) -> tuple[int, int]:
+    """Failed HTTP requests and failed chat replies summed over every phase's figures."""
+    return (sum(phase["failures"] for phase in phases.values()),
+            sum(phase["reply_failures"] for phase in phases.values()))
+
+
 def _nearest_rank(ordered: list[float], percentile: float) -> float | None:
     if not ordered:
         return None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 
+from hive_resilience import images
 from hive_resilience.hive_events import SessionEventStream, wait_for_reply
 from hive_resilience.http import HttpClient
 from hive_resilience.llm_stub import REPLY_TEXT
@@ -42,9 +42,8 @@ def holds_turn(conversation: str | None, message: str) -> bool:
 
 
 def docker(*arguments: str, timeout_s: float = 120) -> str:
-    done = subprocess.run(["docker", *arguments], capture_output=True, text=True, timeout=timeout_s)
-    assert done.returncode == 0, f"docker {' '.join(arguments)}: {done.stderr.strip()}"
-    return done.stdout.strip()
+    """The docker client's output; a failing command raises ImageError with its last line."""
+    return images.docker(*arguments, timeout_s=timeout_s).stdout.strip()
 
 
 def container_state(container_id: str) -> dict:

@@ -41,7 +41,7 @@ from hive_resilience import http, netfaults
 from hive_resilience.chaos.context import api_url, mcp_url, target_dir
 from hive_resilience.chaos.summary import render_summary
 from hive_resilience.report import SUMMARY_FILE, new_run_dir
-from hive_resilience.request_log import read_request_log, window_figures
+from hive_resilience.request_log import read_request_log, whole_run_failures, window_figures
 from hive_resilience.run import LOAD_DIR
 from hive_resilience.target import EmbeddedTarget, TargetError
 
@@ -173,9 +173,7 @@ def _failure_budget_broken(load: dict | None, max_failed: int | None) -> str | N
     """What broke the whole-run failure budget, or None when there is none or it held."""
     if load is None or max_failed is None:
         return None
-    phases = load["phases"].values()
-    failed = sum(phase["failures"] for phase in phases)
-    replies_failed = sum(phase["reply_failures"] for phase in phases)
+    failed, replies_failed = whole_run_failures(load["phases"])
     if failed + replies_failed <= max_failed:
         return None
     return f"{failed} requests and {replies_failed} chat replies failed; the budget is {max_failed}"

@@ -55,7 +55,8 @@ def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> 
     return answer.status == 200 and (answer.json or {}).get("status") == "ok"
 
 
-def mcp_tools_listed(timeout_s: float = 10.0, reconnect_within_s: float = 0.0, configuration: Configuration = None) -> int:
+def mcp_tools_listed(timeout_s: float = 10.0, configuration: Configuration = None, *,
+                     reconnect_within_s: float = 0.0) -> int:
     """How many tools a fresh MCP session lists; 0 when the tools server does not answer.
 
     ``reconnect_within_s`` plays a client that reconnects after losing its server (as Hive's
@@ -229,8 +230,8 @@ def slo_holds_under_burst(scenario: str = "smoke", duration: str = "15s", config
         raise ActivityFailed(f"the load burst could not run: {error}") from None
 
 
-def load_error_ratio_within_budget(window_s: float = 10.0, count_replies: bool = False,
-                                   configuration: Configuration = None) -> bool:
+def load_error_ratio_within_budget(window_s: float = 10.0, configuration: Configuration = None, *,
+                                   count_replies: bool = False) -> bool:
     """Safeguard probe: the background load's error ratio over the last ``window_s`` seconds
     stays within ``blast_radius_error_ratio`` from the configuration (default 0.5).
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from chaoslib.types import Journal
 
+from hive_resilience.request_log import whole_run_failures
+
 PHASE_TITLES = {"baseline": "baseline", "during_fault": "during the fault", "after_recovery": "after recovery"}
 
 
@@ -37,8 +39,7 @@ def render_summary(journal: Journal) -> str:
                 f"{_number(phase['p99_ms'])} | {phase['replies']} ({phase['reply_failures']}) |"
             )
         slo = "held" if load.get("slo_passed") else f"broken: {', '.join(load.get('failed_slos', [])) or 'no verdict'}"
-        failed = sum(load["phases"][key]["failures"] for key in PHASE_TITLES)
-        replies_failed = sum(load["phases"][key]["reply_failures"] for key in PHASE_TITLES)
+        failed, replies_failed = whole_run_failures(load["phases"])
         budget = ours.get("failure_budget_broken")
         lines += ["", f"Failed over the whole experiment: {failed} requests, {replies_failed} chat replies."
                   + (f" **Promise broken: {budget}.**" if budget else ""),
