@@ -38,10 +38,30 @@ def chaos_env(target: EmbeddedTarget) -> dict[str, str]:
     return {**os.environ, "HIVE_RESILIENCE_TARGET_DIR": str(target.run_dir)}
 
 
+def start_chaos(experiment: Path, target: EmbeddedTarget, cwd: Path) -> subprocess.Popen:
+    """`chaos run` in ``cwd`` (where the control writes reports/), in its own process group."""
+    return subprocess.Popen(chaos_command(experiment, cwd), cwd=cwd, env=chaos_env(target), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+
+
+def finish(process: subprocess.Popen, timeout_s: float) -> subprocess.CompletedProcess:
+    """Wait for `chaos run` to end; a hung run is killed with its load and fails the test with its log.
+
+    Killing the whole group matters: a leftover chaos run (and its Locust load) would skew every
+    test after it.
+    """
+    try:
+        stdout, stderr = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        stdout, stderr = process.communicate()
+        pytest.fail(f"chaos run still running after {timeout_s:.0f} s; its log ends:\n{(stdout + stderr)[-4000:]}")
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
 def chaos_run(experiment: Path, target: EmbeddedTarget, cwd: Path) -> subprocess.CompletedProcess:
-    """`chaos run` to its end, in ``cwd`` (where the control writes reports/)."""
-    return subprocess.run(chaos_command(experiment, cwd), cwd=cwd, env=chaos_env(target), capture_output=True,
-                          text=True, timeout=300)
+    """`chaos run` to its end."""
+    return finish(start_chaos(experiment, target, cwd), timeout_s=300)
 
 
 def report(cwd: Path) -> tuple[dict, str]:
@@ -98,19 +118,21 @@ def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(ch
 
 def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_target, tmp_path):
     experiment = REPO / "tests" / "chaos" / "every-fault-then-wait.yaml"
-    process = subprocess.Popen(chaos_command(experiment, tmp_path), cwd=tmp_path, env=chaos_env(chaos_target),
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = start_chaos(experiment, chaos_target, tmp_path)
     target = EmbeddedTarget.attach(chaos_target.run_dir)
     tools = target.state.components["tools"].process()
     deadline = time.monotonic() + 120
     while tools.status() != psutil.STATUS_STOPPED:
-        assert time.monotonic() < deadline and process.poll() is None, "the faults were never all in place"
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.send_signal(signal.SIGINT)
+            output = finish(process, timeout_s=60)
+            pytest.fail(f"the faults were never all in place; the log ends:\n{(output.stdout + output.stderr)[-4000:]}")
         time.sleep(0.2)
     assert netfaults.table_present()
     process.send_signal(signal.SIGINT)
-    output, _ = process.communicate(timeout=120)
+    result = finish(process, timeout_s=120)
     journal, summary = report(tmp_path)
-    assert journal["status"] == "interrupted", output[-3000:]
+    assert journal["status"] == "interrupted", (result.stdout + result.stderr)[-3000:]
     assert [run["status"] for run in journal["rollbacks"]] == ["succeeded"] * 4
     assert journal["hive_resilience"]["undone_at_end"] == []
     assert_no_fault_left(chaos_target)
