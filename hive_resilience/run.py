@@ -112,6 +112,23 @@ def locust_roles(workers: int, master_port: int) -> list[LocustRole]:
     )]
 
 
+def start_locust(locust_args: list[str], **popen_options) -> subprocess.Popen:
+    """``locust -f load/`` with this interpreter, in a subprocess that Ctrl-C's SIGINT can stop.
+
+    SIGINT is how the suite asks Locust to gate the SLOs, write its report and quit. A process
+    started with SIGINT ignored (``nohup``, ``command &`` in a script, some CI runners) passes
+    that on, and Python then never raises KeyboardInterrupt: Locust would run on until killed
+    and the report would be lost. So the child gets SIGINT's default back before it starts.
+    """
+    argv = [sys.executable, "-m", "locust", "-f", str(LOAD_DIR), *locust_args]
+    return subprocess.Popen(argv, preexec_fn=restore_ctrl_c, **popen_options)
+
+
+def restore_ctrl_c() -> None:
+    """In a child before exec: SIGINT back to its default, so a Python child raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class LocustProcess:
     """``locust -f load/`` in a subprocess with a role's arguments, its output in the role's log."""
 
@@ -119,15 +136,15 @@ class LocustProcess:
         self.role = role
         self.log_path = run_dir / role.log_name
         self._log = open(self.log_path, "w")
-        argv = [sys.executable, "-m", "locust", "-f", str(LOAD_DIR), *role.args, *locust_args]
+        args = [*role.args, *locust_args]
         self._tee: threading.Thread | None = None
         if role.echo:
-            self.process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
-                                            process_group=0)
+            self.process = start_locust(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1,
+                                        process_group=0)
             self._tee = threading.Thread(target=_tee, args=(self.process.stdout, self._log), daemon=True)
             self._tee.start()
         else:
-            self.process = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, process_group=0)
+            self.process = start_locust(args, stdout=self._log, stderr=subprocess.STDOUT, process_group=0)
 
     def wait(self, timeout_s: float) -> int:
         """Its exit code; raises subprocess.TimeoutExpired when it is still running after ``timeout_s``."""

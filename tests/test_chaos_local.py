@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from hive_resilience.target import free_ports
 from hive_resilience import http, netfaults
-from hive_resilience.target import EmbeddedTarget
+from hive_resilience.run import restore_ctrl_c
+from hive_resilience.target import EmbeddedTarget, free_ports
 
 pytestmark = pytest.mark.embedded
 
@@ -38,10 +38,19 @@ def chaos_env(target: EmbeddedTarget) -> dict[str, str]:
     return {**os.environ, "HIVE_RESILIENCE_TARGET_DIR": str(target.run_dir)}
 
 
-def start_chaos(experiment: Path, target: EmbeddedTarget, cwd: Path) -> subprocess.Popen:
-    """`chaos run` in ``cwd`` (where the control writes reports/), in its own process group."""
+def start_chaos(experiment: Path, target: EmbeddedTarget, cwd: Path, at_a_terminal: bool = False) -> subprocess.Popen:
+    """`chaos run` in ``cwd`` (where the control writes reports/), in its own process group.
+
+    By default with SIGINT ignored, as under ``nohup`` or ``command &`` in a CI script: the
+    control must still stop its Locust load with SIGINT. ``at_a_terminal`` gives it Ctrl-C back.
+    """
     return subprocess.Popen(chaos_command(experiment, cwd), cwd=cwd, env=chaos_env(target), text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+                            preexec_fn=restore_ctrl_c if at_a_terminal else ignore_ctrl_c)
+
+
+def ignore_ctrl_c() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def finish(process: subprocess.Popen, timeout_s: float) -> subprocess.CompletedProcess:
@@ -118,7 +127,7 @@ def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(ch
 
 def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_target, tmp_path):
     experiment = REPO / "tests" / "chaos" / "every-fault-then-wait.yaml"
-    process = start_chaos(experiment, chaos_target, tmp_path)
+    process = start_chaos(experiment, chaos_target, tmp_path, at_a_terminal=True)
     target = EmbeddedTarget.attach(chaos_target.run_dir)
     tools = target.state.components["tools"].process()
     deadline = time.monotonic() + 120
@@ -143,7 +152,7 @@ def test_the_safeguard_aborts_when_the_blast_radius_is_exceeded_and_rollbacks_st
     started = time.monotonic()
     result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0
-    assert time.monotonic() - started < 60, "the 60 s pause ran out: the safeguard never tripped"
+    assert time.monotonic() - started < 60, "over 60 s: the safeguard never tripped, or the load was not stopped at once"
     assert "Safeguard 'background load error ratio within the blast radius' triggered" in result.stderr
     journal, _ = report(tmp_path)
     assert journal["status"] == "interrupted"

@@ -42,7 +42,7 @@ from hive_resilience.chaos.context import api_url, mcp_url, target_dir
 from hive_resilience.chaos.summary import render_summary
 from hive_resilience.report import SUMMARY_FILE, new_run_dir
 from hive_resilience.request_log import read_request_log, whole_run_failures, window_figures
-from hive_resilience.run import LOAD_DIR
+from hive_resilience.run import start_locust
 from hive_resilience.target import EmbeddedTarget, TargetError
 
 LOAD_STOP_TIMEOUT_S = 60
@@ -197,11 +197,11 @@ def _start_load(record: ExperimentRecord, configuration: Configuration, scenario
     load_dir = record.run_dir / "load"
     load_dir.mkdir()
     record.request_log = load_dir / "requests.csv"
-    argv = [sys.executable, "-m", "locust", "-f", str(LOAD_DIR), "--headless", "--only-summary", "--stop-timeout", "5",
-            "--scenario", scenario, "--host", api_url(configuration), "--mcp-host", mcp_url(configuration),
+    args = ["--headless", "--only-summary", "--stop-timeout", "5", "--scenario", scenario,
+            "--host", api_url(configuration), "--mcp-host", mcp_url(configuration),
             "--report-dir", str(load_dir), "--request-log", str(record.request_log)]
     with open(load_dir / "locust.log", "w") as log:
-        record.load_process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        record.load_process = start_locust(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
 
 def _stop_load(record: ExperimentRecord) -> dict:
