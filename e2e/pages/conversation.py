@@ -31,6 +31,16 @@ class QueenConversationPage:
         self.page.locator(f'[contenteditable="true"][data-placeholder="{IDLE_PLACEHOLDER}"]').wait_for(
             timeout=timeout_s * 1000)
 
+    def wait_for_greeting(self, timeout_s: float = 30) -> None:
+        """Until the queen's greeting turn is over: her first reply shown, then the composer idle.
+
+        The composer looks idle for a moment before the greeting turn starts, so idleness alone
+        is not enough: a message typed then is queued behind the greeting, and Hive 1.0.12's
+        dashboard sometimes never sends a queued message.
+        """
+        self.page.locator("p").filter(has_text=REPLY_PREFIX).first.wait_for(timeout=timeout_s * 1000)
+        self.wait_until_idle(timeout_s)
+
     @property
     def composer(self) -> Locator:
         return self.page.locator('[contenteditable="true"]').first

@@ -65,7 +65,7 @@ class HomePage:
         self.sidebar.get_by_role("link", name=queen).click()
         self.page.wait_for_url(re.compile(r"#/queen/"))
         conversation = QueenConversationPage(self.page)
-        conversation.wait_until_idle()
+        conversation.wait_for_greeting()
         return conversation
 
     def go_to(self, entry: str) -> None:
