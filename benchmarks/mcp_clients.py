@@ -26,8 +26,8 @@ import psutil
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from hive_resilience.offline_tools import OFFLINE_TOOL_CALLS
-from hive_resilience.target import EmbeddedTarget, free_ports
+from hive_resilience.target.embedded import EmbeddedTarget, free_ports
+from hive_resilience.target.offline_tools import OFFLINE_TOOL_CALLS
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from hive_resilience import http
-from hive_resilience.target import EmbeddedTarget, free_ports
+from hive_resilience.clients import http_client
+from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 
 REPORT_DIR = Path("reports") / "e2e"
 VIEWPORT = {"width": 1400, "height": 900}
@@ -93,11 +93,11 @@ def set_llm_faults(hive: EmbeddedTarget):
     """Change the LLM stub's faults for this test (reset automatically afterwards)."""
 
     def apply(**faults: object) -> None:
-        answer = http.call("PUT", f"{hive.llm_url}/admin/faults", faults)
+        answer = http_client.call("PUT", f"{hive.llm_url}/admin/faults", faults)
         assert answer.status == 200, answer.body
 
     yield apply
-    http.call("POST", f"{hive.llm_url}/admin/faults/reset")
+    http_client.call("POST", f"{hive.llm_url}/admin/faults/reset")
 
 
 @pytest.fixture

@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
-
-from hive_resilience import http
 from pages.configuration import ConfigurationPage
 from pages.conversation import unique_message
 from pages.home import QUEEN_NAMES, HomePage
 from pages.org_chart import OrgChartPage
+from playwright.sync_api import Page, expect
+
+from hive_resilience.clients import http_client
 
 
 def test_first_visit_shows_the_tour_which_can_be_skipped_and_the_sidebar_lists_the_queens(
@@ -81,9 +81,9 @@ def test_the_conversation_held_in_the_ui_is_the_one_the_api_lists(dashboard: Pag
     conversation = home.open_queen("Jony Ive")
     message = unique_message("ui and api agree")
     conversation.send(message)
-    history = http.call("GET", f"{hive.api_url}/api/sessions/history").json["sessions"]
+    history = http_client.call("GET", f"{hive.api_url}/api/sessions/history").json["sessions"]
     ours = [session for session in history if session.get("queen_id") == "queen_brand_design"]
     assert len(ours) == 1, history
     assert ours[0]["has_messages"] and ours[0]["message_count"] >= 2
-    live = http.call("GET", f"{hive.api_url}/api/sessions").json["sessions"]
+    live = http_client.call("GET", f"{hive.api_url}/api/sessions").json["sessions"]
     assert ours[0]["session_id"] in [session["session_id"] for session in live]

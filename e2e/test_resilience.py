@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
-
-from hive_resilience.target import EmbeddedTarget
 from pages.conversation import QueenConversationPage, unique_message
 from pages.home import HomePage
+from playwright.sync_api import Page, expect
+
+from hive_resilience.target.embedded import EmbeddedTarget
 
 OUTAGE_PATIENCE_S = 45
 """How long a user may wait for the dashboard to admit the LLM provider is down."""

@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import argparse
-import os
 import json
+import os
 import sys
 from pathlib import Path
 
-from hive_resilience import cluster as cluster_module
-from hive_resilience import compare, html_report, images
-from hive_resilience.run import RunError, RunRequest, run
-from hive_resilience.scenario import RegressionBudgets, ScenarioError, available_scenarios, load_scenario, parse_duration_s
-from hive_resilience.target import EmbeddedTarget, TargetError, TargetPorts
+from hive_resilience.infra import cluster as cluster_module
+from hive_resilience.infra import images
+from hive_resilience.loadrun.run import RunError, RunRequest, run
+from hive_resilience.loadrun.scenario import (
+    RegressionBudgets,
+    ScenarioError,
+    available_scenarios,
+    load_scenario,
+    parse_duration_s,
+)
+from hive_resilience.reporting import compare, html_report
+from hive_resilience.target.embedded import EmbeddedTarget, TargetError, TargetPorts
 
 DEFAULT_TARGET_DIR = Path("reports") / "target"
 DEFAULT_CLUSTER_DIR = Path("reports") / "cluster"

@@ -19,14 +19,14 @@ os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 os.environ.setdefault("DOCKER_HOST", "unix:///var/run/docker.sock")
 
 import pytest  # noqa: E402
-
-from hive_resilience import images  # noqa: E402
-from hive_resilience.containers import (  # noqa: E402
+from containers import (  # noqa: E402
     HiveServerContainer,
     HiveToolsContainer,
     HostNetworkContainer,
     LlmStubContainer,
 )
+
+from hive_resilience.infra import images  # noqa: E402
 
 SUITE_LABEL = "hive-resilience.suite"
 LABELS = {SUITE_LABEL: "integration"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-from hive_resilience import images
-from hive_resilience.hive_events import SessionEventStream, wait_for_reply
-from hive_resilience.http import HttpClient
-from hive_resilience.llm_stub import REPLY_TEXT
+from hive_resilience.clients.hive_events import SessionEventStream, wait_for_reply
+from hive_resilience.clients.http_client import HttpClient
+from hive_resilience.infra import images
+from hive_resilience.target.llm_stub import REPLY_TEXT
 
 
 def chat_turn(api_url: str, message: str, timeout_s: float = 60) -> str:

@@ -13,9 +13,9 @@ import uuid
 
 import pytest
 
-from hive_resilience.hive_events import SessionEventStream, wait_for_reply
-from hive_resilience.http import HttpAnswer, HttpClient
-from hive_resilience.launch import LLM_API_KEY
+from hive_resilience.clients.hive_events import SessionEventStream, wait_for_reply
+from hive_resilience.clients.http_client import HttpAnswer, HttpClient
+from hive_resilience.target.launch import LLM_API_KEY
 
 JSON = {"Content-Type": "application/json"}
 HANG_S = 15.0

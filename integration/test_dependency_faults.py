@@ -10,11 +10,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from containers import HiveServerContainer
 from hive_flows import chat_turn, container_state, docker
-from hive_resilience import images
-from hive_resilience.containers import HiveServerContainer
-from hive_resilience.hive_events import SessionEventStream, wait_for_reply
-from hive_resilience.http import HttpClient
+
+from hive_resilience.clients.hive_events import SessionEventStream, wait_for_reply
+from hive_resilience.clients.http_client import HttpClient
+from hive_resilience.infra import images
 
 PAUSE_S = 8.0
 RESPONSIVE_S = 2.0

@@ -17,10 +17,16 @@ import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from hive_resilience.http import HttpAnswer, HttpClient
-from hive_resilience.mcp_client import McpClient
-from hive_resilience.mcp_protocol import ENDPOINT, PROTOCOL_VERSION, SESSION_HEADER, McpHttpReply, McpProtocol
-from hive_resilience.offline_tools import OFFLINE_TOOL_CALLS
+from hive_resilience.clients.http_client import HttpAnswer, HttpClient
+from hive_resilience.clients.mcp_client import McpClient
+from hive_resilience.clients.mcp_protocol import (
+    ENDPOINT,
+    PROTOCOL_VERSION,
+    SESSION_HEADER,
+    McpHttpReply,
+    McpProtocol,
+)
+from hive_resilience.target.offline_tools import OFFLINE_TOOL_CALLS
 
 ACCEPT = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
 

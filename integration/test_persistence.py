@@ -9,10 +9,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
+from containers import HiveServerContainer, HiveToolsContainer
 from hive_flows import chat_turn, docker, holds_turn, stored_conversation
-from hive_resilience import images
-from hive_resilience.containers import HiveServerContainer, HiveToolsContainer
+
+from hive_resilience.infra import images
 
 
 def new_hive(llm_stub, volume: str | None = None) -> HiveServerContainer:

@@ -11,12 +11,16 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-
+from containers import HiveServerContainer
 from hive_flows import container_state, docker, wait_for_exit
-from hive_resilience import images
-from hive_resilience.containers import HiveServerContainer
-from hive_resilience.hive_events import ReplyError, SessionEventStream, wait_for_reply
-from hive_resilience.http import HttpClient
+
+from hive_resilience.clients.hive_events import (
+    ReplyError,
+    SessionEventStream,
+    wait_for_reply,
+)
+from hive_resilience.clients.http_client import HttpClient
+from hive_resilience.infra import images
 
 GRACE_PERIOD_S = 30.0
 """Kubernetes' default terminationGracePeriodSeconds."""

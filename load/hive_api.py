@@ -7,10 +7,15 @@ import uuid
 
 from locust import FastHttpUser, task
 
-from hive_resilience import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
-from hive_resilience.hive_events import ReplyError, SessionEventStream, auth_headers, wait_for_reply
-from hive_resilience.latency import JOURNEY_REQUEST_TYPE
-from hive_resilience.target import LOOPBACK, TargetPorts
+from hive_resilience.clients.hive_events import (
+    ReplyError,
+    SessionEventStream,
+    auth_headers,
+    wait_for_reply,
+)
+from hive_resilience.loadrun import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
+from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE
+from hive_resilience.target.embedded import LOOPBACK, TargetPorts
 
 DEFAULT_API_URL = f"http://{LOOPBACK}:{TargetPorts().api}"
 REPLY_REQUEST_NAME = "chat time-to-reply"

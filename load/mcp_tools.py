@@ -8,10 +8,16 @@ from collections.abc import Callable
 from locust import FastHttpUser, tag, task
 from locust.contrib.fasthttp import ResponseContextManager
 
-from hive_resilience import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
-from hive_resilience.mcp_protocol import ENDPOINT, SESSION_HEADER, McpError, McpHttpReply, McpProtocol
-from hive_resilience.offline_tools import OFFLINE_TOOL_CALLS
-from hive_resilience.target import LOOPBACK, TargetPorts
+from hive_resilience.clients.mcp_protocol import (
+    ENDPOINT,
+    SESSION_HEADER,
+    McpError,
+    McpHttpReply,
+    McpProtocol,
+)
+from hive_resilience.loadrun import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
+from hive_resilience.target.embedded import LOOPBACK, TargetPorts
+from hive_resilience.target.offline_tools import OFFLINE_TOOL_CALLS
 
 DEFAULT_MCP_URL = f"http://{LOOPBACK}:{TargetPorts().mcp}"
 

@@ -2,8 +2,8 @@
 
 from locust import LoadTestShape
 
-from hive_resilience import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
-from hive_resilience.scenario import Stage, stage_at
+from hive_resilience.loadrun import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
+from hive_resilience.loadrun.scenario import Stage, stage_at
 
 
 class ScenarioShape(LoadTestShape):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience.target import EmbeddedTarget, free_ports
+from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 
 
 @pytest.fixture

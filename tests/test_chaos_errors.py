@@ -6,7 +6,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from hive_resilience.chaos import actions, probes
-from hive_resilience.target import EmbeddedTarget, TargetPorts
+from hive_resilience.target.embedded import EmbeddedTarget, TargetPorts
 
 
 @pytest.fixture

@@ -23,10 +23,10 @@ from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from hive_resilience.chaos import k8s
+from hive_resilience.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parent.parent
-K8S_EXPERIMENTS = sorted((REPO / "chaos" / "experiments" / "k8s").glob("*.yaml"))
-LOCAL_EXPERIMENT = REPO / "chaos" / "experiments" / "local" / "hive-api-crash.yaml"
+K8S_EXPERIMENTS = sorted((REPO_ROOT / "chaos" / "experiments" / "k8s").glob("*.yaml"))
+LOCAL_EXPERIMENT = REPO_ROOT / "chaos" / "experiments" / "local" / "hive-api-crash.yaml"
 CHAOS_MESH_DELETES = {"add_latency": "delete_network_fault", "stress_memory": "delete_stressor"}
 API_CLIENT = object()
 

@@ -13,15 +13,16 @@ from pathlib import Path
 import psutil
 import pytest
 
-from hive_resilience import http, netfaults
-from hive_resilience.run import restore_ctrl_c
-from hive_resilience.target import EmbeddedTarget, free_ports
+from hive_resilience.clients import http_client
+from hive_resilience.loadrun.run import restore_ctrl_c
+from hive_resilience.paths import REPO_ROOT
+from hive_resilience.target import netfaults
+from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 
 pytestmark = pytest.mark.embedded
 
-REPO = Path(__file__).resolve().parent.parent
 CHAOS = str(Path(sys.executable).parent / "chaos")
-LOCAL_EXPERIMENTS = sorted((REPO / "chaos" / "experiments" / "local").glob("*.yaml"))
+LOCAL_EXPERIMENTS = sorted((REPO_ROOT / "chaos" / "experiments" / "local").glob("*.yaml"))
 
 
 @pytest.fixture(scope="module")
@@ -82,9 +83,9 @@ def report(cwd: Path) -> tuple[dict, str]:
 def assert_no_fault_left(target: EmbeddedTarget) -> None:
     target = EmbeddedTarget.attach(target.run_dir)
     assert not netfaults.table_present()
-    assert http.call("GET", f"{target.llm_url}/admin/faults").json == {
+    assert http_client.call("GET", f"{target.llm_url}/admin/faults").json == {
         "first_token_delay_ms": 0, "token_delay_ms": 0, "failure_ratio": 0, "outage": False}
-    assert http.call("GET", f"{target.proxy_admin_url}/admin/faults").json == {"latency_ms": 0, "jitter_ms": 0}
+    assert http_client.call("GET", f"{target.proxy_admin_url}/admin/faults").json == {"latency_ms": 0, "jitter_ms": 0}
     for component, state in target.status().items():
         assert state["running"] and state["healthy"], component
         members = target.state.components[component].group_members()
@@ -104,7 +105,7 @@ def test_local_experiment_holds_its_steady_state_against_the_real_hive(experimen
 
 
 def test_killing_a_component_without_restart_deviates_and_exits_non_zero(chaos_target, tmp_path):
-    experiment = REPO / "tests" / "chaos" / "killed-without-restart.yaml"
+    experiment = REPO_ROOT / "tests" / "chaos" / "killed-without-restart.yaml"
     result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0
     journal, summary = report(tmp_path)
@@ -115,7 +116,7 @@ def test_killing_a_component_without_restart_deviates_and_exits_non_zero(chaos_t
 
 
 def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(chaos_target, tmp_path):
-    experiment = REPO / "tests" / "chaos" / "method-probe-misses.yaml"
+    experiment = REPO_ROOT / "tests" / "chaos" / "method-probe-misses.yaml"
     result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0
     assert "method probe 'api-is-down' missed its tolerance False: got True" in result.stderr
@@ -126,7 +127,7 @@ def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(ch
 
 
 def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_target, tmp_path):
-    experiment = REPO / "tests" / "chaos" / "every-fault-then-wait.yaml"
+    experiment = REPO_ROOT / "tests" / "chaos" / "every-fault-then-wait.yaml"
     process = start_chaos(experiment, chaos_target, tmp_path, at_a_terminal=True)
     target = EmbeddedTarget.attach(chaos_target.run_dir)
     tools = target.state.components["tools"].process()
@@ -148,7 +149,7 @@ def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_ta
 
 
 def test_the_safeguard_aborts_when_the_blast_radius_is_exceeded_and_rollbacks_still_run(chaos_target, tmp_path):
-    experiment = REPO / "tests" / "chaos" / "safeguard-trips.yaml"
+    experiment = REPO_ROOT / "tests" / "chaos" / "safeguard-trips.yaml"
     started = time.monotonic()
     result = chaos_run(experiment, chaos_target, tmp_path)
     assert result.returncode != 0

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from hive_resilience.paths import REPO_ROOT
+
 CHAOS = str(Path(sys.executable).parent / "chaos")
-EXPERIMENTS = sorted((REPO / "chaos" / "experiments").rglob("*.yaml")) + sorted((REPO / "tests" / "chaos").glob("*.yaml"))
+EXPERIMENTS = sorted((REPO_ROOT / "chaos" / "experiments").rglob("*.yaml")) + sorted((REPO_ROOT / "tests" / "chaos").glob("*.yaml"))
 
 
 def test_experiments_are_found():

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from hive_resilience.paths import REPO_ROOT
+
 HIVE_RESILIENCE = [sys.executable, "-m", "hive_resilience.cli"]
-LOAD_DIR = str(Path(__file__).resolve().parent.parent / "load")
+LOAD_DIR = str(REPO_ROOT / "load")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -9,8 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience.compare import COMPARISON_JSON, COMPARISON_MD, compare_runs
-from hive_resilience.scenario import RegressionBudgets, ScenarioError, load_scenario
+from hive_resilience.loadrun.scenario import (
+    RegressionBudgets,
+    ScenarioError,
+    load_scenario,
+)
+from hive_resilience.reporting.compare import (
+    COMPARISON_JSON,
+    COMPARISON_MD,
+    compare_runs,
+)
 
 HEALTH = "GET /api/health"
 BASE_ROW = {"requests": 1000, "failures": 10, "error_ratio": 0.01, "rps": 100.0, "p50_ms": 50.0, "p95_ms": 200.0,

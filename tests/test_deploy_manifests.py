@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hive_resilience.run import SHUTDOWN_ALLOWANCE_S
-from hive_resilience.scenario import load_scenario
+from hive_resilience.loadrun.run import SHUTDOWN_ALLOWANCE_S
+from hive_resilience.loadrun.scenario import load_scenario
+from hive_resilience.paths import REPO_ROOT
 
-REPO = Path(__file__).resolve().parent.parent
-K8S = REPO / "deploy" / "k8s"
+K8S = REPO_ROOT / "deploy" / "k8s"
 TOKEN_ENV = "HIVE_DESKTOP_TOKEN"
 
 
@@ -163,7 +163,7 @@ def test_the_image_is_built_from_a_python_311_slim_build_arg_and_installs_the_pr
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", dockerfile, re.MULTILINE)
     assert re.search(r"^FROM \$\{PYTHON_IMAGE\}$", dockerfile, re.MULTILINE)
     assert "pip install -c constraints.txt -e ." in dockerfile
-    assert all((REPO / part).exists() for part in copied_paths()), copied_paths()
+    assert all((REPO_ROOT / part).exists() for part in copied_paths()), copied_paths()
     assert "COPY load ./load" in dockerfile and "WORKDIR /app" in dockerfile
     for workload in (master(), workers()):
         assert option(container(workload)["args"], "-f") == "/app/load"

@@ -16,14 +16,24 @@ from pathlib import Path
 import psutil
 import pytest
 
-from hive_resilience.report import saturation_warnings, worker_figures
-from hive_resilience.run import locust_roles
-from hive_resilience.scenario import AGGREGATED, SCENARIOS_DIR, RegressionBudgets
-from hive_resilience.target import LOOPBACK, EmbeddedTarget, free_port, free_ports
+from hive_resilience.loadrun.run import locust_roles
+from hive_resilience.loadrun.scenario import (
+    AGGREGATED,
+    SCENARIOS_DIR,
+    RegressionBudgets,
+)
+from hive_resilience.loadrun.summary import saturation_warnings, worker_figures
+from hive_resilience.paths import REPO_ROOT
+from hive_resilience.target.embedded import (
+    LOOPBACK,
+    EmbeddedTarget,
+    free_port,
+    free_ports,
+)
 
 embedded = pytest.mark.embedded
 
-LOAD_DIR = Path(__file__).resolve().parent.parent / "load"
+LOAD_DIR = REPO_ROOT / "load"
 WORKERS = 2
 SMOKE_BUDGETS = RegressionBudgets(p95_ms_increase_percent=25)
 PLAIN_SCENARIO = """

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from hive_resilience.target import free_port
+from hive_resilience.target.embedded import free_port
 
 
 class EchoHandler(BaseHTTPRequestHandler):
@@ -39,7 +39,7 @@ def proxy():
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), EchoHandler)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     listen_port, admin_port = free_port(), free_port()
-    process = subprocess.Popen([sys.executable, "-m", "hive_resilience.fault_proxy", "--listen-port", str(listen_port),
+    process = subprocess.Popen([sys.executable, "-m", "hive_resilience.target.fault_proxy", "--listen-port", str(listen_port),
                                 "--upstream-port", str(upstream.server_address[1]), "--admin-port", str(admin_port)])
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hive_resilience.hive_events import ReplyError, wait_for_reply
+from hive_resilience.clients.hive_events import ReplyError, wait_for_reply
 
 
 def event(kind: str, **data) -> dict:

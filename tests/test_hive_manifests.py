@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-OVERLAYS = Path(__file__).resolve().parent.parent / "deploy" / "hive" / "overlays"
+from hive_resilience.paths import REPO_ROOT
+
+OVERLAYS = REPO_ROOT / "deploy" / "hive" / "overlays"
 
 
 def rendered(overlay: str) -> list[dict]:
@@ -56,7 +57,7 @@ def test_services_match_the_experiments_default_urls():
     services = of_kind(rendered("staging"), "Service")
     assert services["hive-api"]["spec"]["ports"][0]["port"] == 8787
     assert services["hive-tools"]["spec"]["ports"][0]["port"] == 4001
-    experiments = (Path(__file__).resolve().parent.parent / "chaos" / "experiments" / "k8s").glob("*.yaml")
+    experiments = (REPO_ROOT / "chaos" / "experiments" / "k8s").glob("*.yaml")
     for experiment in experiments:
         configuration = yaml.safe_load(experiment.read_text())["configuration"]
         assert configuration["hive_api_url"]["default"] == "http://hive-api.hive.svc.cluster.local:8787"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience.html_report import write_report
+from hive_resilience.reporting.html_report import write_report
 
 HISTORY_HEADER = "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%"
 

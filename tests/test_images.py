@@ -10,22 +10,22 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience import images, launch
-from hive_resilience.target import free_port
-
-REPOSITORY = Path(__file__).resolve().parent.parent
+from hive_resilience.infra import images
+from hive_resilience.paths import REPO_ROOT
+from hive_resilience.target import launch
+from hive_resilience.target.embedded import free_port
 
 
 @pytest.fixture
 def repository_copy(tmp_path: Path, monkeypatch) -> Path:
     """The files the images are built from, in a folder the test may change."""
     for entry in ("pyproject.toml", "constraints.txt", "integration/images", "hive_resilience"):
-        source = REPOSITORY / entry
+        source = REPO_ROOT / entry
         if source.is_dir():
             shutil.copytree(source, tmp_path / entry, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, tmp_path / entry)
-    monkeypatch.setattr(images, "REPOSITORY_ROOT", tmp_path)
+    monkeypatch.setattr(images, "REPO_ROOT", tmp_path)
     monkeypatch.setattr(images, "IMAGES_DIR", tmp_path / "integration" / "images")
     return tmp_path
 
@@ -85,7 +85,7 @@ def test_build_without_docker_is_one_line(tmp_path):
 
 
 def entry(*arguments: str, **environment: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "hive_resilience.container_entry", *arguments],
+    return subprocess.Popen([sys.executable, "-m", "hive_resilience.target.container_entry", *arguments],
                             env={**os.environ, **environment}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

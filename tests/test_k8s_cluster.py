@@ -14,21 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience import cluster as cluster_module
-from hive_resilience import images
-from hive_resilience.cluster import Cluster, deploy_hive, service_urls
+from hive_resilience.infra import cluster as cluster_module
+from hive_resilience.infra import images
+from hive_resilience.infra.cluster import Cluster, deploy_hive, service_urls
+from hive_resilience.paths import REPO_ROOT
 
 pytestmark = pytest.mark.cluster
 
-REPOSITORY = Path(__file__).resolve().parent.parent
-K8S_EXPERIMENTS = REPOSITORY / "chaos" / "experiments" / "k8s"
+K8S_EXPERIMENTS = REPO_ROOT / "chaos" / "experiments" / "k8s"
 CHAOS = str(Path(sys.executable).parent / "chaos")
-FIGURES = REPOSITORY / "reports" / "cluster" / "figures.json"
+FIGURES = REPO_ROOT / "reports" / "cluster" / "figures.json"
 
 
 @pytest.fixture(scope="module")
 def hive_cluster(tmp_path_factory) -> Cluster:
-    images.build_images(REPOSITORY / "reports" / "images", progress=lambda line: None)
+    images.build_images(REPO_ROOT / "reports" / "images", progress=lambda line: None)
     cluster = Cluster(tmp_path_factory.mktemp("cluster"))
     try:
         ready_s = cluster.up(progress=lambda line: None)

@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from hive_resilience.latency import JOURNEY_REQUEST_TYPE, LatencyBook
-from hive_resilience.scenario import AGGREGATED
+from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE, LatencyBook
+from hive_resilience.loadrun.scenario import AGGREGATED
 
 
 def exact_percentile(values: list[float], percentile: float) -> float:

@@ -12,13 +12,13 @@ import urllib.request
 import openai
 import pytest
 
-from hive_resilience.target import free_port
+from hive_resilience.target.embedded import free_port
 
 
 @pytest.fixture(scope="module")
 def stub_url():
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "hive_resilience.llm_stub", "--port", str(port)])
+    process = subprocess.Popen([sys.executable, "-m", "hive_resilience.target.llm_stub", "--port", str(port)])
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:

@@ -6,7 +6,13 @@ import json
 
 import pytest
 
-from hive_resilience.mcp_protocol import McpError, McpHttpReply, McpProtocol, McpSessionExpired, tool_error
+from hive_resilience.clients.mcp_protocol import (
+    McpError,
+    McpHttpReply,
+    McpProtocol,
+    McpSessionExpired,
+    tool_error,
+)
 
 SSE = "text/event-stream"
 

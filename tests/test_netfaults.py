@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from hive_resilience.target import free_port
-from hive_resilience import netfaults
+from hive_resilience.target import netfaults
+from hive_resilience.target.embedded import free_port
 
 
 @pytest.fixture(autouse=True)

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from xml.etree import ElementTree
 
-from hive_resilience.report import generator_figures, new_run_dir, verdict_lines, write_junit
-from hive_resilience.scenario import Slo
-from hive_resilience.slo import judge
+from hive_resilience.loadrun.scenario import Slo
+from hive_resilience.loadrun.slo import judge
+from hive_resilience.loadrun.summary import (
+    generator_figures,
+    new_run_dir,
+    verdict_lines,
+    write_junit,
+)
 
 
 def test_run_folders_are_new_even_within_the_same_second(tmp_path):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hive_resilience.latency import JOURNEY_REQUEST_TYPE
-from hive_resilience.request_log import RequestLogWriter, read_request_log, window_figures
+from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE
+from hive_resilience.loadrun.request_log import (
+    RequestLogWriter,
+    read_request_log,
+    window_figures,
+)
 
 
 @pytest.fixture

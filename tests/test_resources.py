@@ -7,7 +7,11 @@ import os
 import psutil
 import pytest
 
-from hive_resilience.resources import ResourceSampler, read_samples, resource_figures
+from hive_resilience.loadrun.resources import (
+    ResourceSampler,
+    read_samples,
+    resource_figures,
+)
 
 MB = 2**20
 

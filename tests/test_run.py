@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience.target import free_ports
-from hive_resilience.target import EmbeddedTarget
+from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 
 pytestmark = pytest.mark.embedded
 

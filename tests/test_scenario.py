@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hive_resilience.scenario import (
+from hive_resilience.loadrun.scenario import (
     AGGREGATED,
     ScenarioError,
     Slo,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-from hive_resilience.latency import LatencyBook
-from hive_resilience.scenario import DEFAULT_SLOS, Slo
-from hive_resilience.slo import all_held, evaluate_request_slos, evaluate_resource_slos, judge
+from hive_resilience.loadrun.latency import LatencyBook
+from hive_resilience.loadrun.scenario import DEFAULT_SLOS, Slo
+from hive_resilience.loadrun.slo import (
+    all_held,
+    evaluate_request_slos,
+    evaluate_resource_slos,
+    judge,
+)
 
 
 def book_with(values: list[float], failures: int = 0) -> LatencyBook:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hive_resilience.sse import SseDecoder, SseEvent, parse_sse
+from hive_resilience.clients.sse import SseDecoder, SseEvent, parse_sse
 
 
 def test_mcp_reply_frame_gives_one_message_event():

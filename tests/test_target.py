@@ -11,10 +11,9 @@ import urllib.request
 import psutil
 import pytest
 
-from hive_resilience.target import free_ports
-from hive_resilience import target as target_module
-from hive_resilience.mcp_client import McpClient
-from hive_resilience.target import EmbeddedTarget, TargetError
+from hive_resilience.clients.mcp_client import McpClient
+from hive_resilience.target import embedded as target_module
+from hive_resilience.target.embedded import EmbeddedTarget, TargetError, free_ports
 
 pytestmark = pytest.mark.embedded
 

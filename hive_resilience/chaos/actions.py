@@ -14,9 +14,10 @@ import psutil
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hive_resilience import http, netfaults
 from hive_resilience.chaos.context import embedded_target
-from hive_resilience.target import EmbeddedTarget
+from hive_resilience.clients import http_client
+from hive_resilience.target import netfaults
+from hive_resilience.target.embedded import EmbeddedTarget
 
 __all__ = [
     "drop_mcp_packets",
@@ -189,7 +190,7 @@ def _proxied_target(configuration: Configuration) -> EmbeddedTarget:
 
 def _admin(method: str, url: str, payload: dict | None) -> dict:
     try:
-        answer = http.call(method, url, payload)
+        answer = http_client.call(method, url, payload)
     except OSError as error:
         raise ActivityFailed(f"fault admin endpoint unreachable: {error}") from None
     if answer.status != 200:

@@ -12,7 +12,7 @@ from pathlib import Path
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hive_resilience.target import EmbeddedTarget, TargetError
+from hive_resilience.target.embedded import EmbeddedTarget, TargetError
 
 DEFAULT_TARGET_DIR = "reports/target"
 

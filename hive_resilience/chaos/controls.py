@@ -37,13 +37,18 @@ from chaoslib.exceptions import InterruptExecution
 from chaoslib.hypothesis import within_tolerance
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
-from hive_resilience import http, netfaults
 from hive_resilience.chaos.context import api_url, mcp_url, target_dir
 from hive_resilience.chaos.summary import render_summary
-from hive_resilience.report import SUMMARY_FILE, new_run_dir
-from hive_resilience.request_log import read_request_log, whole_run_failures, window_figures
-from hive_resilience.run import start_locust
-from hive_resilience.target import EmbeddedTarget, TargetError
+from hive_resilience.clients import http_client
+from hive_resilience.loadrun.request_log import (
+    read_request_log,
+    whole_run_failures,
+    window_figures,
+)
+from hive_resilience.loadrun.run import start_locust
+from hive_resilience.loadrun.summary import SUMMARY_FILE, new_run_dir
+from hive_resilience.target import netfaults
+from hive_resilience.target.embedded import EmbeddedTarget, TargetError
 
 LOAD_STOP_TIMEOUT_S = 60
 JOURNAL_KEY = "hive_resilience"
@@ -244,8 +249,8 @@ def _undo_leftover_faults(target: EmbeddedTarget) -> list[str]:
         if name.startswith("fault proxy") and not target.state.fault_proxy:
             continue
         try:
-            if http.call("GET", admin_url).json != healthy:
-                http.call("POST", f"{admin_url}/reset")
+            if http_client.call("GET", admin_url).json != healthy:
+                http_client.call("POST", f"{admin_url}/reset")
                 undone.append(f"reset {name}")
         except OSError:
             pass

@@ -16,15 +16,19 @@ from pathlib import Path
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
-from hive_resilience import http
 from hive_resilience.chaos import controls
 from hive_resilience.chaos.context import api_url, embedded_target, mcp_url, target_dir
-from hive_resilience.hive_events import ReplyError, SessionEventStream, wait_for_reply
-from hive_resilience.mcp_client import McpClient
-from hive_resilience.mcp_protocol import McpError
-from hive_resilience.request_log import read_request_log, window_figures
-from hive_resilience.run import RunError, RunRequest, run
-from hive_resilience.scenario import ScenarioError
+from hive_resilience.clients import http_client
+from hive_resilience.clients.hive_events import (
+    ReplyError,
+    SessionEventStream,
+    wait_for_reply,
+)
+from hive_resilience.clients.mcp_client import McpClient
+from hive_resilience.clients.mcp_protocol import McpError
+from hive_resilience.loadrun.request_log import read_request_log, window_figures
+from hive_resilience.loadrun.run import RunError, RunRequest, run
+from hive_resilience.loadrun.scenario import ScenarioError
 
 __all__ = [
     "api_healthy",
@@ -49,7 +53,7 @@ LLM_ERROR_EVENTS = frozenset({"node_retry", "execution_failed", "worker_failed"}
 def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> bool:
     """True when ``GET /api/health`` answers 200 JSON with status ok."""
     try:
-        answer = http.call("GET", f"{api_url(configuration)}/api/health", timeout_s=timeout_s)
+        answer = http_client.call("GET", f"{api_url(configuration)}/api/health", timeout_s=timeout_s)
     except OSError:
         return False
     return answer.status == 200 and (answer.json or {}).get("status") == "ok"
@@ -80,7 +84,7 @@ def session_round_trip(reply_within_s: float = 15.0, configuration: Configuratio
     try:
         return _chat(base, session_id, reply_within_s)
     finally:
-        _quietly(http.call, "DELETE", f"{base}/api/sessions/{session_id}")
+        _quietly(http_client.call, "DELETE", f"{base}/api/sessions/{session_id}")
 
 
 def sessions_lost(count: int = 3, configuration: Configuration = None) -> int:
@@ -104,7 +108,7 @@ def sessions_lost(count: int = 3, configuration: Configuration = None) -> int:
     lost = 0
     for session_id in json.loads(path.read_text()):
         try:
-            detail = http.call("GET", f"{base}/api/sessions/{session_id}").json or {}
+            detail = http_client.call("GET", f"{base}/api/sessions/{session_id}").json or {}
         except OSError as error:
             raise ActivityFailed(f"Hive API unreachable while checking sessions: {error}") from None
         if detail.get("session_id") != session_id or not detail.get("has_messages"):
@@ -133,13 +137,13 @@ def non_llm_routes_answer(configuration: Configuration = None) -> bool:
     """True when health, the session list and a session's detail answer JSON without a 5xx."""
     base = api_url(configuration)
     try:
-        answers = [http.call("GET", f"{base}/api/health"), http.call("GET", f"{base}/api/sessions")]
-        created = http.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
+        answers = [http_client.call("GET", f"{base}/api/health"), http_client.call("GET", f"{base}/api/sessions")]
+        created = http_client.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
         answers.append(created)
         if created.status == 201:
             session_id = created.json["session_id"]
-            answers.append(http.call("GET", f"{base}/api/sessions/{session_id}"))
-            answers.append(http.call("DELETE", f"{base}/api/sessions/{session_id}"))
+            answers.append(http_client.call("GET", f"{base}/api/sessions/{session_id}"))
+            answers.append(http_client.call("DELETE", f"{base}/api/sessions/{session_id}"))
     except OSError:
         return False
     return all(answer.status < 500 and answer.json is not None for answer in answers)
@@ -168,7 +172,7 @@ def chat_reports_llm_error(within_s: float = 30.0, configuration: Configuration 
     except ReplyError as error:
         raise ActivityFailed(f"no error reached the client: {error}") from None
     finally:
-        _quietly(http.call, "DELETE", f"{base}/api/sessions/{session_id}")
+        _quietly(http_client.call, "DELETE", f"{base}/api/sessions/{session_id}")
     raise ActivityFailed("the event stream ended without an error event")
 
 
@@ -253,7 +257,7 @@ def load_error_ratio_within_budget(window_s: float = 10.0, configuration: Config
 
 def _create_session(base: str) -> str:
     try:
-        created = http.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
+        created = http_client.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
     except OSError as error:
         raise ActivityFailed(f"Hive API unreachable: {error}") from None
     if created.status != 201 or not (created.json or {}).get("session_id"):
@@ -262,7 +266,7 @@ def _create_session(base: str) -> str:
 
 
 def _post_chat(base: str, session_id: str, message: str) -> None:
-    answer = http.call("POST", f"{base}/api/sessions/{session_id}/chat", {"message": message}, timeout_s=10)
+    answer = http_client.call("POST", f"{base}/api/sessions/{session_id}/chat", {"message": message}, timeout_s=10)
     if answer.status != 200 or (answer.json or {}).get("delivered") is not True:
         raise ActivityFailed(f"chat was not delivered: HTTP {answer.status}")
 
@@ -281,7 +285,7 @@ def _chat(base: str, session_id: str, reply_within_s: float) -> float:
 
 def _answers(url: str) -> bool:
     try:
-        return http.call("GET", url, timeout_s=2).status == 200
+        return http_client.call("GET", url, timeout_s=2).status == 200
     except OSError:
         return False
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from chaoslib.types import Journal
 
-from hive_resilience.request_log import whole_run_failures
+from hive_resilience.loadrun.request_log import whole_run_failures
 
 PHASE_TITLES = {"baseline": "baseline", "during_fault": "during the fault", "after_recovery": "after recovery"}
 

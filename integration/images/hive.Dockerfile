@@ -18,5 +18,5 @@ WORKDIR /home/hive
 RUN mkdir -p /home/hive/.hive
 VOLUME /home/hive
 HEALTHCHECK --interval=2s --timeout=5s --start-period=90s --retries=3 \
-    CMD ["python3", "-m", "hive_resilience.container_entry", "health", "hive-api"]
-ENTRYPOINT ["python3", "-m", "hive_resilience.container_entry", "serve", "hive-api"]
+    CMD ["python3", "-m", "hive_resilience.target.container_entry", "health", "hive-api"]
+ENTRYPOINT ["python3", "-m", "hive_resilience.target.container_entry", "serve", "hive-api"]

@@ -11,5 +11,5 @@ ENV PYTHONPATH=/opt/hive-resilience \
 USER hive
 WORKDIR /home/hive
 HEALTHCHECK --interval=2s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python3", "-m", "hive_resilience.container_entry", "health", "llm-stub"]
-ENTRYPOINT ["python3", "-m", "hive_resilience.container_entry", "serve", "llm-stub"]
+    CMD ["python3", "-m", "hive_resilience.target.container_entry", "health", "llm-stub"]
+ENTRYPOINT ["python3", "-m", "hive_resilience.target.container_entry", "serve", "llm-stub"]

@@ -14,5 +14,5 @@ WORKDIR /home/hive
 RUN mkdir -p /home/hive/.hive
 VOLUME /home/hive
 HEALTHCHECK --interval=2s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python3", "-m", "hive_resilience.container_entry", "health", "tools"]
-ENTRYPOINT ["python3", "-m", "hive_resilience.container_entry", "serve", "tools"]
+    CMD ["python3", "-m", "hive_resilience.target.container_entry", "health", "tools"]
+ENTRYPOINT ["python3", "-m", "hive_resilience.target.container_entry", "serve", "tools"]

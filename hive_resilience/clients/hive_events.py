@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-from hive_resilience.sse import SseDecoder
+from hive_resilience.clients.sse import SseDecoder
 
 TOKEN_ENV = "HIVE_DESKTOP_TOKEN"
 FAILURE_EVENTS = frozenset({"execution_failed", "worker_failed"})

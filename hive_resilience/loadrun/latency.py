@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
-from hive_resilience.scenario import AGGREGATED
+from hive_resilience.loadrun.scenario import AGGREGATED
 
 LOWEST_US = 1
 HIGHEST_US = 3_600_000_000  # one hour: anything slower is a hang, clamp it there

@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from hive_resilience import launch
+from hive_resilience.target import launch
 
 COMPONENTS = ("hive-api", "tools", "llm-stub")
 

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
-from hive_resilience.latency import LatencyBook
-from hive_resilience.scenario import AGGREGATED
-from hive_resilience.slo import SloVerdict
+from hive_resilience.loadrun.latency import LatencyBook
+from hive_resilience.loadrun.scenario import AGGREGATED
+from hive_resilience.loadrun.slo import SloVerdict
 
 REPORTS_DIR = Path("reports")
 SUMMARY_FILE = "summary.json"

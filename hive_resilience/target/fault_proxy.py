@@ -10,7 +10,7 @@ The PyPI package ``faulty`` was evaluated first and does not serve: its faults c
 changed while it runs, its latency is paid again for every chunk, and it leaves the other
 direction's task running when one side closes.
 
-Run it with ``python -m hive_resilience.fault_proxy --listen-port 4001 --upstream-port 4002
+Run it with ``python -m hive_resilience.target.fault_proxy --listen-port 4001 --upstream-port 4002
 --admin-port 8791``; faults: ``PUT /admin/faults {"latency_ms": 200, "jitter_ms": 20}``.
 """
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from hive_resilience.faults import FaultAdmin, FaultSettings
+from hive_resilience.target.faults import FaultAdmin, FaultSettings
 
 LOOPBACK = "127.0.0.1"
 CHUNK_BYTES = 65536

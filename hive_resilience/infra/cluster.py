@@ -22,8 +22,13 @@ from pathlib import Path
 
 import psutil
 
-from hive_resilience import images
-from hive_resilience.target import ComponentProcess, signal_quietly, terminate_processes
+from hive_resilience.infra import images
+from hive_resilience.paths import REPO_ROOT
+from hive_resilience.target.embedded import (
+    ComponentProcess,
+    signal_quietly,
+    terminate_processes,
+)
 
 KUBERNETES_VERSION = "1.20.2"
 CACHE = Path(os.environ.get("HIVE_RESILIENCE_CACHE", "/var/cache/hive-resilience"))
@@ -37,7 +42,7 @@ STATE_FILE = "cluster.json"
 COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet",
               "kube-proxy")
 """Start order; stop order is the reverse."""
-HIVE_MANIFESTS = Path(__file__).resolve().parents[1] / "deploy" / "hive" / "overlays" / "local"
+HIVE_MANIFESTS = REPO_ROOT / "deploy" / "hive" / "overlays" / "local"
 HIVE_NAMESPACE = "hive"
 HIVE_DEPLOYMENTS = ("hive-llm-stub", "hive-tools", "hive-api")
 READY_TIMEOUT_S = 120.0

@@ -1,6 +1,6 @@
 """A blocking MCP client over the standard library, for probes, tests and tools.
 
-The Locust user speaks the same protocol through :mod:`hive_resilience.mcp_protocol` on
+The Locust user speaks the same protocol through :mod:`hive_resilience.clients.mcp_protocol` on
 Locust's own HTTP session; this client is for code that must not load gevent (Chaos
 Toolkit probes, the target launcher's readiness check, tests).
 """
@@ -11,7 +11,14 @@ import http.client
 import urllib.error
 import urllib.request
 
-from hive_resilience.mcp_protocol import ENDPOINT, SESSION_HEADER, McpError, McpHttpReply, McpProtocol, McpSessionExpired
+from hive_resilience.clients.mcp_protocol import (
+    ENDPOINT,
+    SESSION_HEADER,
+    McpError,
+    McpHttpReply,
+    McpProtocol,
+    McpSessionExpired,
+)
 
 
 class McpClient:

@@ -25,8 +25,9 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
-IMAGES_DIR = REPOSITORY_ROOT / "integration" / "images"
+from hive_resilience.paths import REPO_ROOT
+
+IMAGES_DIR = REPO_ROOT / "integration" / "images"
 IMAGE_PREFIX = "hive-resilience"
 DEBIAN_BASE = f"{IMAGE_PREFIX}/debian-base:bookworm-minbase"
 DEBIAN_MIRROR = "http://deb.debian.org/debian"
@@ -89,7 +90,7 @@ def base_image() -> str:
 
 def pinned_versions() -> dict[str, str]:
     """The Hive and aden-tools versions pinned in pyproject.toml (the only place they are pinned)."""
-    dependencies = tomllib.loads((REPOSITORY_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     versions = {}
     for package, argument in (("aden-hive", "HIVE_VERSION"), ("aden-tools", "TOOLS_VERSION")):
         pin = next((d for d in dependencies if re.match(rf"{package}(\[|=)", d)), None)
@@ -107,9 +108,9 @@ def _context_files(spec: ImageSpec) -> list[tuple[str, bytes]]:
     """(name in the build context, content) of every file the image's context holds."""
     files = []
     for entry in spec.context:
-        path = REPOSITORY_ROOT / entry
+        path = REPO_ROOT / entry
         if path.is_dir():
-            files += [(str(f.relative_to(REPOSITORY_ROOT)), f.read_bytes()) for f in sorted(path.rglob("*.py"))]
+            files += [(str(f.relative_to(REPO_ROOT)), f.read_bytes()) for f in sorted(path.rglob("*.py"))]
         elif entry == "constraints.txt":
             kept = [line for line in path.read_text().splitlines() if line.split("==")[0].strip() not in UNPINNED_IN_IMAGES]
             files.append((entry, "\n".join(kept).encode() + b"\n"))

@@ -6,7 +6,7 @@ route must not pass for a faster one. The budgets are the new run's, as its ``su
 records them from the scenario (``regression_budgets``): the run being judged carries the
 promise it is judged by. Improvements are never flagged, however large.
 
-This module must not import Locust (see :mod:`hive_resilience.scenario`).
+This module must not import Locust (see :mod:`hive_resilience.loadrun.scenario`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from hive_resilience.report import SUMMARY_FILE
-from hive_resilience.scenario import RegressionBudgets
+from hive_resilience.loadrun.scenario import RegressionBudgets
+from hive_resilience.loadrun.summary import SUMMARY_FILE
 
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"

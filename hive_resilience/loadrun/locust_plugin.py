@@ -24,12 +24,21 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
-from hive_resilience import report
-from hive_resilience.latency import LatencyBook
-from hive_resilience.request_log import RequestLogWriter
-from hive_resilience.resources import per_component_summary, read_samples, resource_figures
-from hive_resilience.scenario import Scenario, ScenarioError, load_scenario
-from hive_resilience.slo import SloVerdict, all_held, evaluate_request_slos, evaluate_resource_slos
+from hive_resilience.loadrun import summary as report
+from hive_resilience.loadrun.latency import LatencyBook
+from hive_resilience.loadrun.request_log import RequestLogWriter
+from hive_resilience.loadrun.resources import (
+    per_component_summary,
+    read_samples,
+    resource_figures,
+)
+from hive_resilience.loadrun.scenario import Scenario, ScenarioError, load_scenario
+from hive_resilience.loadrun.slo import (
+    SloVerdict,
+    all_held,
+    evaluate_request_slos,
+    evaluate_resource_slos,
+)
 
 CPU_SAMPLE_INTERVAL_S = 2.0
 SESSIONS_CREATED_REQUEST = "POST /api/sessions"

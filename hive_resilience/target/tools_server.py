@@ -6,7 +6,7 @@ registers every verified tool on a FastMCP server with a credential store, serve
 It uses the ``mcp`` SDK's FastMCP because the fastmcp release that Hive's LiteLLM pin allows
 has no streamable HTTP transport.
 
-Run it with ``python -m hive_resilience.tools_server --port 4001``.
+Run it with ``python -m hive_resilience.target.tools_server --port 4001``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from mcp.server.fastmcp import FastMCP
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 
-logger = logging.getLogger("hive_resilience.tools_server")
+logger = logging.getLogger("hive_resilience.target.tools_server")
 
 
 def build_server(host: str, port: int) -> FastMCP:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Literal
 
-from hive_resilience.latency import LatencyBook
-from hive_resilience.scenario import RESOURCE_METRICS, Slo
+from hive_resilience.loadrun.latency import LatencyBook
+from hive_resilience.loadrun.scenario import RESOURCE_METRICS, Slo
 
 Status = Literal["pass", "fail", "not measured"]
 PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0}

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import psutil
 
-from hive_resilience import launch
-from hive_resilience.mcp_protocol import McpError
+from hive_resilience.clients.mcp_protocol import McpError
+from hive_resilience.target import launch
 
 LOOPBACK = "127.0.0.1"
 STATE_FILE = "target.json"
@@ -108,7 +108,7 @@ class TargetState:
 class EmbeddedTarget:
     """The real Hive on loopback. Use as a context manager, or ``up()`` / ``down()``.
 
-    ``fault_proxy=True`` puts :mod:`hive_resilience.fault_proxy` in front of the tools server,
+    ``fault_proxy=True`` puts :mod:`hive_resilience.target.fault_proxy` in front of the tools server,
     so chaos experiments can add latency to MCP traffic.
     """
 
@@ -295,7 +295,7 @@ class EmbeddedTarget:
 
     def _argv(self, component: str) -> list[str]:
         if component == "mcp-proxy":
-            return [sys.executable, "-m", "hive_resilience.fault_proxy", "--listen-port", str(self.ports.mcp),
+            return [sys.executable, "-m", "hive_resilience.target.fault_proxy", "--listen-port", str(self.ports.mcp),
                     "--upstream-port", str(self.ports.mcp_upstream), "--admin-port", str(self.ports.proxy_admin)]
         return launch.component_argv(component, LOOPBACK, self._ports_of(component)[0], python=sys.executable)
 

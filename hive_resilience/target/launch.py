@@ -12,8 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from hive_resilience import http
-from hive_resilience.mcp_client import McpClient
+from hive_resilience.clients import http_client
+from hive_resilience.clients.mcp_client import McpClient
 
 LLM_MODEL = "fake-model"
 LLM_API_KEY = "sk-local-stub"
@@ -25,9 +25,9 @@ HEALTH_PATHS = {"hive-api": "/api/health", "tools": "/health", "llm-stub": "/hea
 def component_argv(component: str, host: str, port: int, python: str = sys.executable) -> list[str]:
     """The command line of ``hive-api``, ``tools`` or ``llm-stub`` bound to ``host:port``."""
     if component == "llm-stub":
-        return [python, "-m", "hive_resilience.llm_stub", "--host", host, "--port", str(port)]
+        return [python, "-m", "hive_resilience.target.llm_stub", "--host", host, "--port", str(port)]
     if component == "tools":
-        return [python, "-m", "hive_resilience.tools_server", "--host", host, "--port", str(port)]
+        return [python, "-m", "hive_resilience.target.tools_server", "--host", host, "--port", str(port)]
     if component == "hive-api":
         return [str(Path(python).parent / "hive"), "serve", "--host", host, "--port", str(port)]
     raise ValueError(f"unknown component {component!r}; expected hive-api, tools or llm-stub")
@@ -56,7 +56,7 @@ def write_hive_configuration(hive_home: Path, llm_url: str) -> None:
 def check_health(component: str, url: str) -> None:
     """Raise ValueError (or OSError when unreachable) unless the health route says healthy."""
     path = HEALTH_PATHS[component]
-    answer = http.call("GET", url + path)
+    answer = http_client.call("GET", url + path)
     healthy = answer.body.strip() == b"OK" if component == "tools" else (answer.json or {}).get("status") == "ok"
     if answer.status != 200 or not healthy:
         raise ValueError(f"{path} answered HTTP {answer.status} {answer.content_type} {answer.body[:80]!r}")
@@ -70,7 +70,7 @@ def check_ready(component: str, url: str) -> None:
             client.list_tools()
     elif component == "hive-api":
         # Health answers before sessions work; the first session also pays lazy loading.
-        created = http.call("POST", f"{url}/api/sessions", {}, timeout_s=60)
+        created = http_client.call("POST", f"{url}/api/sessions", {}, timeout_s=60)
         if created.status != 201:
             raise ValueError(f"POST /api/sessions answered HTTP {created.status}")
-        http.call("DELETE", f"{url}/api/sessions/{created.json['session_id']}")
+        http_client.call("DELETE", f"{url}/api/sessions/{created.json['session_id']}")

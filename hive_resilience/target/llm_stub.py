@@ -3,9 +3,9 @@
 Hive reaches it through its own LiteLLM path (``provider: openai`` with an ``api_base``), so
 the real request/response code of Hive runs; only the model is fake. Its faults (slow first
 token, slow tokens, a failing share of calls, a hard outage) are changed at run time through
-``/admin/faults`` (see :mod:`hive_resilience.faults`) so chaos experiments can make the provider slow or broken and restore it.
+``/admin/faults`` (see :mod:`hive_resilience.target.faults`) so chaos experiments can make the provider slow or broken and restore it.
 
-Run it with ``python -m hive_resilience.llm_stub --port 8790``.
+Run it with ``python -m hive_resilience.target.llm_stub --port 8790``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 
 from aiohttp import web
 
-from hive_resilience.faults import FaultAdmin, FaultSettings
+from hive_resilience.target.faults import FaultAdmin, FaultSettings
 
 REPLY_TEXT = "Hello from the hive-resilience LLM stub. Your message was received and handled."
 QUOTE_CHARS = 60

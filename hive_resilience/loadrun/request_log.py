@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from hive_resilience.latency import JOURNEY_REQUEST_TYPE
+from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE
 
 COLUMNS = ("timestamp", "request_type", "name", "response_time_ms", "failed")
 

@@ -13,15 +13,15 @@ import time
 from typing import Any
 
 import docker.errors
-
 from testcontainers.core.container import DockerContainer
 from testcontainers.core.waiting_utils import WaitStrategy, WaitStrategyTarget
 
-from hive_resilience import images, launch
-from hive_resilience.http import HttpClient
-from hive_resilience.mcp_client import McpClient
-from hive_resilience.mcp_protocol import McpError
-from hive_resilience.target import LOOPBACK, free_port
+from hive_resilience.clients.http_client import HttpClient
+from hive_resilience.clients.mcp_client import McpClient
+from hive_resilience.clients.mcp_protocol import McpError
+from hive_resilience.infra import images
+from hive_resilience.target import launch
+from hive_resilience.target.embedded import LOOPBACK, free_port
 
 HOME_IN_IMAGE = "/home/hive"
 """HOME, and HIVE_HOME's parent, in every image: the volume that holds state and workspace."""

@@ -16,9 +16,17 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from hive_resilience.paths import REPO_ROOT
+
 SCENARIOS_DIR = Path(os.environ.get("HIVE_RESILIENCE_SCENARIOS_DIR", REPO_ROOT / "scenarios"))
 
 USER_CLASS_NAMES = ("HiveApiUser", "McpToolsUser")

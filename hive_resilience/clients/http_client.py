@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from hive_resilience.hive_events import auth_headers
+from hive_resilience.clients.hive_events import auth_headers
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from hive_resilience.report import SUMMARY_FILE, new_run_dir
-from hive_resilience.resources import ResourceSampler
-from hive_resilience.scenario import REPO_ROOT, load_scenario
-from hive_resilience.target import LOOPBACK, EmbeddedTarget, TargetPorts, free_port
+from hive_resilience.loadrun.resources import ResourceSampler
+from hive_resilience.loadrun.scenario import load_scenario
+from hive_resilience.loadrun.summary import SUMMARY_FILE, new_run_dir
+from hive_resilience.paths import REPO_ROOT
+from hive_resilience.target.embedded import (
+    LOOPBACK,
+    EmbeddedTarget,
+    TargetPorts,
+    free_port,
+)
 
 LOAD_DIR = REPO_ROOT / "load"
 SHUTDOWN_ALLOWANCE_S = 120.0

@@ -13,7 +13,7 @@ import itertools
 import json
 from dataclasses import dataclass
 
-from hive_resilience.sse import parse_sse
+from hive_resilience.clients.sse import parse_sse
 
 PROTOCOL_VERSION = "2025-06-18"
 ENDPOINT = "/mcp"
