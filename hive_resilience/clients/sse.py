@@ -20,15 +20,29 @@ class SseEvent:
 
 
 class SseDecoder:
-    """Feed text as it arrives; complete events come back as soon as their blank line does."""
+    """Feed text as it arrives; complete events come back as soon as their blank line does.
+
+    Lines are cut as the WHATWG event-stream rules say (CRLF, LF or CR each end a line, and a
+    leading BOM is dropped) whatever the chunking: a CRLF split across two chunks is one line
+    end, not an empty line that would dispatch half an event and lose its ``event:`` name.
+    """
 
     def __init__(self) -> None:
         self._pending = ""
         self._data: list[str] = []
         self._event = ""
         self._id: str | None = None
+        self._at_stream_start = True
+        self._after_cr = False
 
     def feed(self, chunk: str) -> list[SseEvent]:
+        if self._at_stream_start and chunk:
+            chunk = chunk.removeprefix("\ufeff")
+            self._at_stream_start = False
+        if self._after_cr and chunk.startswith("\n"):
+            chunk = chunk[1:]
+        if chunk:
+            self._after_cr = chunk.endswith("\r")
         self._pending += chunk.replace("\r\n", "\n").replace("\r", "\n")
         *lines, self._pending = self._pending.split("\n")
         events = []
@@ -53,7 +67,7 @@ class SseDecoder:
             self._data.append(value)
         elif field == "event":
             self._event = value
-        elif field == "id":
+        elif field == "id" and "\0" not in value:
             self._id = value
         return None
 
