@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = Path(os.environ.get("HIVE_RESILIENCE_CHROMIUM", "/usr/bin/chromium"))
+SUPPORTED_BROWSERS = ("chromium",)
+"""Only Chromium has a system build here (Debian's); Playwright cannot download Firefox or WebKit."""
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -24,3 +26,11 @@ def browser_type_launch_args(browser_type_launch_args: dict) -> dict:
         raise pytest.UsageError(f"Chromium is missing at {CHROMIUM}: apt-get install chromium "
                                 "(or set HIVE_RESILIENCE_CHROMIUM to a Chromium binary)")
     return {**browser_type_launch_args, "executable_path": str(CHROMIUM), "args": CHROMIUM_ARGS}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse ``--browser firefox|webkit`` up front: the launch settings below are Chromium's binary."""
+    unsupported = [name for name in (config.getoption("--browser", default=None) or []) if name not in SUPPORTED_BROWSERS]
+    if unsupported:
+        raise pytest.UsageError(f"--browser {unsupported[0]} is not supported: the suite drives Debian's Chromium "
+                                f"only (apt-get install chromium); use --browser chromium or leave it out")
