@@ -14,9 +14,12 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from hive_resilience.infra.docker_endpoint import docker_host
+
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
-# Without it testcontainers looks for "the network this process runs in" (/.dockerenv exists).
-os.environ.setdefault("DOCKER_HOST", "unix:///var/run/docker.sock")
+# testcontainers knows only DOCKER_HOST (without it, it looks for "the network this process
+# runs in", since /.dockerenv exists): give it the engine the docker CLI uses, context included.
+os.environ["DOCKER_HOST"] = docker_host()
 
 import pytest  # noqa: E402
 from containers import (  # noqa: E402
@@ -26,7 +29,7 @@ from containers import (  # noqa: E402
     LlmStubContainer,
 )
 
-from hive_resilience.infra import images  # noqa: E402
+from hive_resilience.infra import images  # noqa: E402,I001
 
 SUITE_LABEL = "hive-resilience.suite"
 LABELS = {SUITE_LABEL: "integration"}
