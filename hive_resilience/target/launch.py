@@ -46,10 +46,24 @@ def hive_environment(home: Path, hive_home: Path) -> dict[str, str]:
 
 def write_hive_configuration(hive_home: Path, llm_url: str) -> None:
     """Point Hive's own LiteLLM path at the stub (``llm_url`` without ``/v1``); keep the rest."""
+    _set_configuration(hive_home, "llm", {"provider": "openai", "model": LLM_MODEL, "api_base": f"{llm_url}/v1", "api_key": LLM_API_KEY})
+
+
+def write_queen_tool_exposure(hive_home: Path) -> None:
+    """Hand every MCP tool a queen allows to the model in its ``tools`` array; keep the rest.
+
+    By default Hive lists most MCP tools by name only ("searchable": the model must call
+    ``search_tools`` first). An empty ``always_enabled_categories`` makes them all callable.
+    Hive reads it per session, so it applies to the next session without a restart.
+    """
+    _set_configuration(hive_home, "queen_tools", {"always_enabled_categories": []})
+
+
+def _set_configuration(hive_home: Path, key: str, value: dict) -> None:
     hive_home.mkdir(parents=True, exist_ok=True)
     configuration_path = hive_home / "configuration.json"
     configuration = json.loads(configuration_path.read_text()) if configuration_path.is_file() else {}
-    configuration["llm"] = {"provider": "openai", "model": LLM_MODEL, "api_base": f"{llm_url}/v1", "api_key": LLM_API_KEY}
+    configuration[key] = value
     configuration_path.write_text(json.dumps(configuration, indent=2))
 
 

@@ -6,25 +6,55 @@ registers every verified tool on a FastMCP server with a credential store, serve
 It uses the ``mcp`` SDK's FastMCP because the fastmcp release that Hive's LiteLLM pin allows
 has no streamable HTTP transport.
 
+Hive's own ``http`` MCP transport is not streamable HTTP: it posts bare JSON-RPC (no
+``initialize``, no session id) to ``/mcp/v1`` and reads a JSON body. So the same server
+also answers there, statelessly and in JSON, which is how the queen reaches these tools.
+``GET /admin/stats`` counts the ``tools/call`` requests per tool, so a test can prove that a
+call the agent made reached this server and not Hive's in-process tool of the same name.
+
 Run it with ``python -m hive_resilience.target.tools_server --port 4001``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
+from collections import Counter
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
+import uvicorn
 from aden_tools.credentials import CredentialError, CredentialStoreAdapter
 from aden_tools.tools import register_all_tools
 from mcp.server.fastmcp import FastMCP
+from mcp.server.fastmcp.server import StreamableHTTPASGIApp
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Route
 
 logger = logging.getLogger("hive_resilience.target.tools_server")
 
+HIVE_HTTP_PATH = "/mcp/v1"
+"""Where Hive's ``http`` MCP transport posts its JSON-RPC (``framework.loader.mcp_client``)."""
 
-def build_server(host: str, port: int) -> FastMCP:
+
+class CountingFastMCP(FastMCP):
+    """FastMCP that counts ``tools/call`` per tool name, whichever route the call came on."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.tool_calls: Counter[str] = Counter()
+        super().__init__(*args, **kwargs)
+
+    async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        self.tool_calls[name] += 1
+        return await super().call_tool(name, arguments)
+
+
+def build_server(host: str, port: int) -> CountingFastMCP:
     """Register the aden-tools on a FastMCP server bound to ``host:port``."""
     credentials = CredentialStoreAdapter.default()
     try:
@@ -32,7 +62,7 @@ def build_server(host: str, port: int) -> FastMCP:
     except CredentialError as error:
         # As upstream: tools check their own credentials when called.
         logger.warning("%s", error)
-    server = FastMCP("tools", host=host, port=port, log_level="WARNING")
+    server = CountingFastMCP("tools", host=host, port=port, log_level="WARNING")
     include_unverified = os.getenv("INCLUDE_UNVERIFIED_TOOLS", "").lower() in ("true", "1", "yes")
     tools = register_all_tools(server, credentials=credentials, include_unverified=include_unverified)
     logger.info("registered %d tools", len(tools))
@@ -41,7 +71,31 @@ def build_server(host: str, port: int) -> FastMCP:
     async def health(_: Request) -> PlainTextResponse:
         return PlainTextResponse("OK")
 
+    @server.custom_route("/admin/stats", methods=["GET"])
+    async def stats(_: Request) -> JSONResponse:
+        return JSONResponse({"tool_calls": dict(server.tool_calls)})
+
     return server
+
+
+def build_app(server: FastMCP) -> Starlette:
+    """Streamable HTTP at ``/mcp`` plus Hive's stateless JSON-RPC route at ``/mcp/v1``."""
+    app = server.streamable_http_app()
+    hive_manager = StreamableHTTPSessionManager(
+        app=server._mcp_server,
+        stateless=True,
+        json_response=True,
+        security_settings=server.settings.transport_security,
+    )
+    app.router.routes.append(Route(HIVE_HTTP_PATH, endpoint=StreamableHTTPASGIApp(hive_manager)))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with server.session_manager.run(), hive_manager.run():
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -52,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[tools] %(message)s")
-    build_server(args.host, args.port).run(transport="streamable-http")
+    app = build_app(build_server(args.host, args.port))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":
