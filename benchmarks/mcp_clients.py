@@ -16,23 +16,28 @@ import asyncio
 import json
 import random
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import psutil
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from hive_resilience.loadrun.locust_process import (
+    LOAD_DIR,
+    LocustCommand,
+    LocustProcess,
+)
 from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 from hive_resilience.target.offline_tools import OFFLINE_TOOL_CALLS
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 START_MARKER = "Ramping to"
 END_MARKER = "--run-time limit reached"
+LOCUST_EXIT_ALLOWANCE_S = 60
+"""Beyond its run time, how long Locust may take to ramp up, stop and write its stats."""
 
 
 @dataclass
@@ -56,27 +61,31 @@ class Measurement:
         return self.calls / self.cpu_s
 
 
-def measure_locust(client: str, locustfile: Path, host: str, users: int, seconds: int, extra: list[str],
-                   count_prefix: str) -> Measurement:
+def measure_locust(client: str, command: LocustCommand, count_prefix: str) -> Measurement:
     """Run Locust; CPU and wall time are taken between its ramp-up and run-time-limit lines."""
     with tempfile.TemporaryDirectory() as scratch:
         json_file = Path(scratch) / "stats"  # Locust appends .json
-        argv = [sys.executable, "-m", "locust", "-f", str(locustfile), "--headless", "-u", str(users), "-r", str(users),
-                "-t", f"{seconds}s", "--host", host, "--json-file", str(json_file), "--only-summary", *extra]
-        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=scratch)
-        watched = psutil.Process(process.pid)
-        start = end = None
-        for line in process.stdout:
-            if start is None and START_MARKER in line:
-                start = (time.monotonic(), sum(watched.cpu_times()[:2]))
-            elif end is None and END_MARKER in line:
-                end = (time.monotonic(), sum(watched.cpu_times()[:2]))
-        process.wait(timeout=60)
-        if start is None or end is None:
-            raise SystemExit(f"{client}: Locust did not report its start and end (exit {process.returncode})")
+        marks: dict[str, tuple[float, float]] = {}
+
+        def mark(line: str) -> None:
+            # Locust prints its markers seconds after it starts, long after ``watched`` is set.
+            for name, marker in (("start", START_MARKER), ("end", END_MARKER)):
+                if name not in marks and marker in line:
+                    marks[name] = (time.monotonic(), sum(watched.cpu_times()[:2]))
+
+        with LocustProcess(replace(command, json_file=json_file), Path(scratch) / "locust.log", on_line=mark,
+                           cwd=Path(scratch)) as locust:
+            watched = psutil.Process(locust.pid)
+            try:
+                exit_code = locust.wait(command.run_time_s + LOCUST_EXIT_ALLOWANCE_S)
+            except subprocess.TimeoutExpired:
+                raise SystemExit(f"{client}: Locust still ran {LOCUST_EXIT_ALLOWANCE_S} s after its run time") from None
+        if "start" not in marks or "end" not in marks:
+            raise SystemExit(f"{client}: Locust did not report its start and end (exit {exit_code})")
         stats = [row for row in json.loads(json_file.with_suffix('.json').read_text()) if row["name"].startswith(count_prefix)]
+    (start_s, start_cpu_s), (end_s, end_cpu_s) = marks["start"], marks["end"]
     return Measurement(client, sum(r["num_requests"] for r in stats), sum(r["num_failures"] for r in stats),
-                       end[0] - start[0], end[1] - start[1])
+                       end_s - start_s, end_cpu_s - start_cpu_s)
 
 
 @dataclass
@@ -125,14 +134,13 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as run_dir, EmbeddedTarget(Path(run_dir), free_ports()) as target:
         print(f"tools server {target.mcp_url}; {args.users} users; {args.seconds} s each; {psutil.cpu_count()} cores")
+        load = LocustCommand(host=target.mcp_url, users=args.users, spawn_rate=args.users, run_time_s=args.seconds)
         measurements = [
-            measure_locust("McpToolsUser tools/call", REPO / "load" / "mcp_tools.py", target.mcp_url, args.users,
-                           args.seconds, ["--scenario", str(HERE / "mcp-throughput.yaml"), "--mcp-host", target.mcp_url,
-                                          "--tags", "tools-call", "--report-dir", str(Path(run_dir) / "report")],
-                           "mcp tools/call"),
+            measure_locust("McpToolsUser tools/call", replace(
+                load, locustfile=LOAD_DIR / "mcp_tools.py", scenario=str(HERE / "mcp-throughput.yaml"),
+                mcp_host=target.mcp_url, tags=("tools-call",), report_dir=Path(run_dir) / "report"), "mcp tools/call"),
             asyncio.run(measure_sdk(target.mcp_url + "/mcp", args.users, args.seconds)),
-            measure_locust("FastHttpUser GET /health", HERE / "health_locustfile.py", target.mcp_url, args.users,
-                           args.seconds, [], "/health"),
+            measure_locust("FastHttpUser GET /health", replace(load, locustfile=HERE / "health_locustfile.py"), "/health"),
         ]
     print(f"{'client':<26} {'calls':>7} {'fails':>5} {'calls/s':>8} {'gen CPU':>8} {'calls/core-s':>13}")
     for m in measurements:

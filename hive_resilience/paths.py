@@ -9,3 +9,5 @@ from __future__ import annotations
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+LOAD_DIR = REPO_ROOT / "load"
+"""The suite's locustfile folder: ``locust -f load/`` and every run the suite starts use it."""

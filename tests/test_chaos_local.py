@@ -14,10 +14,11 @@ import psutil
 import pytest
 
 from hive_resilience.clients import http_client
-from hive_resilience.loadrun.run import restore_ctrl_c
 from hive_resilience.paths import REPO_ROOT
+from hive_resilience.processes import kill_process_group, restore_ctrl_c
 from hive_resilience.target import netfaults
 from hive_resilience.target.embedded import EmbeddedTarget, free_ports
+from hive_resilience.target.fault_registry import FAULTS
 
 pytestmark = pytest.mark.embedded
 
@@ -63,7 +64,7 @@ def finish(process: subprocess.Popen, timeout_s: float) -> subprocess.CompletedP
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
+        kill_process_group(process.pid)
         stdout, stderr = process.communicate()
         pytest.fail(f"chaos run still running after {timeout_s:.0f} s; its log ends:\n{(stdout + stderr)[-4000:]}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
@@ -101,6 +102,7 @@ def test_local_experiment_holds_its_steady_state_against_the_real_hive(experimen
     phases = journal["hive_resilience"]["load"]["phases"]
     assert phases["baseline"]["requests"] > 0 and phases["after_recovery"]["requests"] > 0
     assert "| during the fault |" in summary and "No fault was left behind." in summary
+    assert [kind["kind"] for kind in journal["hive_resilience"]["faults_at_end"]] == [kind.name for kind in FAULTS.kinds()]
     assert_no_fault_left(chaos_target)
 
 

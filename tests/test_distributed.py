@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import pytest
 
+from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
 from hive_resilience.loadrun.run import locust_roles
 from hive_resilience.loadrun.scenario import (
     AGGREGATED,
@@ -23,7 +25,6 @@ from hive_resilience.loadrun.scenario import (
     RegressionBudgets,
 )
 from hive_resilience.loadrun.summary import saturation_warnings, worker_figures
-from hive_resilience.paths import REPO_ROOT
 from hive_resilience.target.embedded import (
     LOOPBACK,
     EmbeddedTarget,
@@ -33,7 +34,6 @@ from hive_resilience.target.embedded import (
 
 embedded = pytest.mark.embedded
 
-LOAD_DIR = REPO_ROOT / "load"
 WORKERS = 2
 SMOKE_BUDGETS = RegressionBudgets(p95_ms_increase_percent=25)
 PLAIN_SCENARIO = """
@@ -47,23 +47,40 @@ user_classes:
 """
 
 
+RUN_COMMAND = LocustCommand(scenario="smoke", host="http://127.0.0.1:8787", report_dir=Path("reports/run"))
+
+
+def option(argv: list[str], name: str) -> str:
+    return argv[argv.index(name) + 1]
+
+
 def test_without_workers_one_standalone_locust_process_runs():
-    (only,) = locust_roles(workers=0, master_port=0)
-    assert "--master" not in only.args and "--worker" not in only.args and only.echo
+    (only,) = locust_roles(RUN_COMMAND, workers=0, master_port=0)
+    argv = only.command.argv()
+    assert "--master" not in argv and "--worker" not in argv and only.echo
 
 
 def test_workers_connect_to_their_master_on_loopback_only():
-    master, *workers = locust_roles(workers=3, master_port=5601)
+    master, *workers = locust_roles(RUN_COMMAND, workers=3, master_port=5601)
     assert len(workers) == 3
-    master_args = " ".join(master.args)
-    assert "--master --expect-workers 3" in master_args
-    assert f"--master-bind-host {LOOPBACK} --master-bind-port 5601" in master_args
+    master_argv = master.command.argv()
+    assert "--master" in master_argv and option(master_argv, "--expect-workers") == "3"
+    assert (option(master_argv, "--master-bind-host"), option(master_argv, "--master-bind-port")) == (LOOPBACK, "5601")
     for worker in workers:
-        assert " ".join(worker.args) == f"--worker --master-host {LOOPBACK} --master-port 5601"
+        argv = worker.command.argv()
+        assert "--worker" in argv and "--master" not in argv
+        assert (option(argv, "--master-host"), option(argv, "--master-port")) == (LOOPBACK, "5601")
+
+
+def test_every_process_of_a_run_gets_the_runs_scenario_target_and_report_folder():
+    for role in locust_roles(RUN_COMMAND, workers=2, master_port=5601):
+        argv = role.command.argv()
+        assert option(argv, "--scenario") == "smoke" and option(argv, "--host") == "http://127.0.0.1:8787"
+        assert option(argv, "--report-dir") == str(Path("reports/run"))
 
 
 def test_only_the_master_is_shown_on_the_console_and_each_process_has_its_own_log():
-    roles = locust_roles(workers=2, master_port=5601)
+    roles = locust_roles(RUN_COMMAND, workers=2, master_port=5601)
     assert [role.echo for role in roles] == [True, False, False]
     assert [role.log_name for role in roles] == ["locust.log", "locust-worker-1.log", "locust-worker-2.log"]
 
@@ -190,26 +207,20 @@ def test_plain_locust_master_and_workers_give_one_verdict_with_per_worker_totals
     scenario = write_scenario(PLAIN_SCENARIO)
     port = free_port()
     with EmbeddedTarget(tmp_path / "target", free_ports()) as target:
-        common = [sys.executable, "-m", "locust", "-f", str(LOAD_DIR), "--scenario", str(scenario),
-                  "--host", target.api_url, "--mcp-host", target.mcp_url, "--report-dir", str(tmp_path / "report")]
-        workers = [subprocess.Popen([*common, "--worker", "--master-host", LOOPBACK, "--master-port", str(port)],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(WORKERS)]
+        common = LocustCommand(scenario=str(scenario), host=target.api_url, mcp_host=target.mcp_url,
+                               report_dir=tmp_path / "report")
+        # Plain Locust, without `hive-resilience run`: the workers start first, as an operator would.
+        workers = [LocustProcess(common.as_worker(port), tmp_path / f"worker-{number}.log") for number in range(WORKERS)]
         try:
-            master = subprocess.run([*common, "--headless", "--master", "--expect-workers", str(WORKERS),
-                                     "--expect-workers-max-wait", "60", "--master-bind-host", LOOPBACK,
-                                     "--master-bind-port", str(port)],
-                                    capture_output=True, text=True, timeout=180)
+            with LocustProcess(common.as_master(WORKERS, port, connect_timeout_s=60), tmp_path / "master.log") as master:
+                master_exit_code = master.wait(timeout_s=180)
         finally:
             for worker in workers:  # they quit on the master's word; this only catches a stray one
-                worker.terminate()
-                try:
-                    worker.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
-                    worker.wait()
+                worker.stop(until=time.monotonic() + 30)
     summary = json.loads((tmp_path / "report" / "summary.json").read_text())
-    assert master.returncode == 0, master.stdout[-3000:] + master.stderr[-3000:]
-    assert (master.stdout + master.stderr).count("RESULT:") == 1
+    master_output = (tmp_path / "master.log").read_text()
+    assert master_exit_code == 0, master_output[-3000:]
+    assert master_output.count("RESULT:") == 1
     aggregated = next(row for row in summary["requests"] if row["name"] == AGGREGATED)
     assert len(summary["workers"]) == WORKERS
     assert aggregated["requests"] == sum(figures["requests"] for figures in summary["workers"].values()) > 0

@@ -58,7 +58,7 @@ def test_a_component_that_dies_at_start_up_is_named_with_its_log(tmp_path, monke
 
 def test_missing_hive_says_how_to_install_it(tmp_path, monkeypatch):
     monkeypatch.setattr(target_module, "_hive_executable", lambda: str(tmp_path / "no-hive"))
-    with pytest.raises(TargetError, match="Hive is not installed.*scripts/setup"):
+    with pytest.raises(TargetError, match=r"the embedded Hive needs: pip install 'hive-resilience\[embedded\]'.*scripts/setup"):
         EmbeddedTarget(tmp_path, free_ports()).up()
 
 

@@ -14,7 +14,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import time
 from dataclasses import asdict, dataclass, field
@@ -24,9 +23,11 @@ import psutil
 
 from hive_resilience.infra import images
 from hive_resilience.paths import REPO_ROOT
-from hive_resilience.target.embedded import (
+from hive_resilience.processes import (
     ComponentProcess,
-    signal_quietly,
+    kill_processes,
+    process_tree,
+    start_logged,
     terminate_processes,
 )
 
@@ -47,6 +48,7 @@ HIVE_NAMESPACE = "hive"
 HIVE_DEPLOYMENTS = ("hive-llm-stub", "hive-tools", "hive-api")
 READY_TIMEOUT_S = 120.0
 STOP_GRACE_S = 10.0
+SHIM_REAP_TIMEOUT_S = 10.0
 
 
 class ClusterError(RuntimeError):
@@ -209,13 +211,9 @@ class Cluster:
         }[component]
 
     def _start(self, component: str, binaries: dict[str, Path]) -> None:
-        argv = self.command(self._argv(component, binaries))
         log_path = self.run_dir / "logs" / f"{component}.log"
-        with open(log_path, "ab") as log:
-            popen = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     cwd=self.run_dir, start_new_session=True)
-        self.state.components[component] = ComponentProcess(popen.pid, psutil.Process(popen.pid).create_time(), argv,
-                                                            str(log_path))
+        _, recorded = start_logged(self.command(self._argv(component, binaries)), log_path, self.run_dir)
+        self.state.components[component] = recorded
         self.state.save(self.state_path)
 
     def _wait_for(self, component: str) -> None:
@@ -338,10 +336,7 @@ class Cluster:
         for process in psutil.process_iter(["cmdline"]):
             cmdline = process.info["cmdline"] or []
             if cmdline and "containerd-shim" in cmdline[0] and marker in " ".join(cmdline):
-                victims = [process, *_children(process)]
-                for victim in victims:
-                    signal_quietly(victim, signal.SIGKILL)
-                psutil.wait_procs(victims, timeout=10)
+                kill_processes(process_tree(process), reap_timeout_s=SHIM_REAP_TIMEOUT_S)
 
     def _remove_pod_leftovers(self) -> None:
         """What the runtime leaves when it is stopped under its pods: their network namespaces
@@ -476,18 +471,11 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else "no message"
 
 
-def _children(process: psutil.Process) -> list[psutil.Process]:
-    try:
-        return process.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return []
-
-
 def _stop_group(recorded: ComponentProcess) -> None:
     """SIGTERM the component and its children, SIGKILL what is left after the grace period."""
     process = recorded.process()
     if process is not None:
-        terminate_processes([process, *_children(process)], STOP_GRACE_S)
+        terminate_processes(process_tree(process), STOP_GRACE_S)
 
 
 def deploy_hive(cluster: Cluster, timeout_s: float = 300) -> float:

@@ -13,7 +13,6 @@ import errno
 import importlib.util
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,12 @@ from pathlib import Path
 import psutil
 
 from hive_resilience.clients.mcp_protocol import McpError
+from hive_resilience.processes import (
+    ComponentProcess,
+    process_tree,
+    start_logged,
+    terminate_processes,
+)
 from hive_resilience.target import launch
 
 LOOPBACK = "127.0.0.1"
@@ -51,37 +56,6 @@ class TargetPorts:
     llm: int = 8790
     mcp_upstream: int = 4002
     proxy_admin: int = 8791
-
-
-@dataclass
-class ComponentProcess:
-    """A started process, recorded well enough to find it again and not kill a stranger."""
-
-    pid: int
-    create_time: float
-    argv: list[str]
-    log: str
-
-    def process(self) -> psutil.Process | None:
-        """The live process if it is still the one we started, else None."""
-        try:
-            process = psutil.Process(self.pid)
-            if abs(process.create_time() - self.create_time) > 0.01 or process.status() == psutil.STATUS_ZOMBIE:
-                return None
-            return process
-        except psutil.NoSuchProcess:
-            return None
-
-    def group_members(self) -> list[psutil.Process]:
-        """Processes still in the component's process group, its children included."""
-        members = []
-        for process in psutil.process_iter(["pid", "create_time"]):
-            try:
-                if os.getpgid(process.pid) == self.pid and process.info["create_time"] >= self.create_time - 0.01:
-                    members.append(process)
-            except (ProcessLookupError, psutil.NoSuchProcess):
-                continue
-        return members
 
 
 @dataclass
@@ -193,16 +167,9 @@ class EmbeddedTarget:
     def start_component(self, component: str) -> None:
         """Start one component (again) with its recorded command line and environment."""
         log_path = self.run_dir / "logs" / f"{component}.log"
-        argv = self._argv(component)
-        with open(log_path, "ab") as log:
-            popen = subprocess.Popen(
-                argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                env=self._environment(), cwd=self.run_dir, start_new_session=True,
-            )
+        popen, recorded = start_logged(self._argv(component), log_path, self.run_dir, self._environment())
         self._popen[component] = popen
-        self.state.components[component] = ComponentProcess(
-            popen.pid, psutil.Process(popen.pid).create_time(), argv, str(log_path)
-        )
+        self.state.components[component] = recorded
         self.state.save(self.state_path)
 
     def wait_until_ready(self, component: str, timeout_s: float | None = None) -> float:
@@ -273,11 +240,9 @@ class EmbeddedTarget:
         found = {}
         for component, recorded in self.state.components.items():
             process = recorded.process()
-            if process is not None:
-                try:
-                    found[component] = [process, *process.children(recursive=True)]
-                except psutil.NoSuchProcess:
-                    continue
+            tree = process_tree(process) if process is not None else []
+            if tree:
+                found[component] = tree
         return found
 
     def _ports_of(self, component: str) -> tuple[int, ...]:
@@ -341,24 +306,6 @@ def free_ports() -> TargetPorts:
                        proxy_admin=free_port())
 
 
-def terminate_processes(members: list[psutil.Process], grace_s: float) -> None:
-    """SIGTERM every process, SIGKILL those still alive after ``grace_s``, and reap them."""
-    for process in members:
-        signal_quietly(process, signal.SIGTERM)
-    _, alive = psutil.wait_procs(members, timeout=grace_s)
-    for process in alive:
-        signal_quietly(process, signal.SIGKILL)
-    psutil.wait_procs(alive, timeout=5)
-
-
-def signal_quietly(process: psutil.Process, signum: int) -> None:
-    """Send ``signum``; a process that is already gone is not an error."""
-    try:
-        process.send_signal(signum)
-    except psutil.NoSuchProcess:
-        pass
-
-
 def _require_free_port(component: str, port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -374,9 +321,9 @@ def _hive_executable() -> str:
 
 
 def _require_installed() -> None:
-    missing = [name for name in ("framework", "aden_tools") if importlib.util.find_spec(name) is None]
+    missing = [name for name in ("framework", "aden_tools", "mcp") if importlib.util.find_spec(name) is None]
     if missing or not Path(_hive_executable()).exists():
         raise TargetError(
-            f"Hive is not installed in {sys.prefix}: run `bash scripts/setup` "
-            "(it installs aden-hive[server]==1.0.12 and aden-tools==1.0.12)"
+            f"the embedded Hive needs: pip install 'hive-resilience[embedded]' (not installed in {sys.prefix}; "
+            "`bash scripts/setup` installs it)"
         )
