@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare_parser = commands.add_parser(
         "compare", help="compare a run with a baseline run; exit 1 on a regression",
         description="Compare NEW_RUN with BASELINE_RUN per request name present in both (and Aggregated) on "
-        "throughput, p95, p99 and error ratio. The budgets are NEW_RUN's, recorded in its summary.json from the "
+        "each metric that has a regression budget. The budgets are NEW_RUN's, recorded in its summary.json from the "
         f"scenario's regression_budgets (defaults: {compare.describe_budgets(RegressionBudgets())}); a request "
         "missing from NEW_RUN is a regression. Prints a table and writes comparison.json and comparison.md into "
         "NEW_RUN. Exit code: 0 within budget, 1 on a regression, 2 on bad input.")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from hive_resilience.loadrun.metrics import compared_metrics
 from hive_resilience.loadrun.scenario import (
     RegressionBudgets,
     ScenarioError,
@@ -21,8 +22,9 @@ from hive_resilience.reporting.compare import (
 )
 
 HEALTH = "GET /api/health"
-BASE_ROW = {"requests": 1000, "failures": 10, "error_ratio": 0.01, "rps": 100.0, "p50_ms": 50.0, "p95_ms": 200.0,
-            "p99_ms": 400.0, "max_ms": 900.0}
+BASE_ROW = {"requests": 1000, "failures": 10, "error_ratio": 0.01, "rps": 100.0, "p50_ms": 50.0, "p90_ms": 150.0,
+            "p95_ms": 200.0, "p99_ms": 400.0, "max_ms": 900.0}
+COMPARED = {spec.name for spec in compared_metrics()}
 
 
 def write_run(folder: Path, changes: dict[str, dict] | None = None, budgets: dict | None = None,
@@ -30,7 +32,8 @@ def write_run(folder: Path, changes: dict[str, dict] | None = None, budgets: dic
     """A run folder with a synthetic summary.json: every request at BASE_ROW unless ``changes`` says otherwise."""
     folder.mkdir(parents=True)
     rows = [{"name": name, **BASE_ROW, **(changes or {}).get(name, {})} for name in names]
-    summary = {"scenario": {"name": "synthetic"}, "requests": rows}
+    summary = {"schema_version": 2, "scenario": {"name": "synthetic"}, "duration_s": 10.0, "requests": rows,
+               "slos": [], "passed": True, "report_dir": str(folder)}
     if budgets is not None:
         summary["regression_budgets"] = budgets
     (folder / "summary.json").write_text(json.dumps(summary))
@@ -52,15 +55,15 @@ def run_compare(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_identical_runs_are_within_budget_on_every_metric_of_every_request(tmp_path):
     comparison = compare_runs(write_run(tmp_path / "base"), write_run(tmp_path / "new"))
-    assert set(verdicts(comparison)) == {(name, metric) for name in (HEALTH, "Aggregated")
-                                         for metric in ("rps", "p95_ms", "p99_ms", "error_ratio")}
+    assert set(verdicts(comparison)) == {(name, metric) for name in (HEALTH, "Aggregated") for metric in COMPARED}
+    assert COMPARED == {"rps", "error_ratio", "p90_ms", "p95_ms", "p99_ms"}
     assert set(verdicts(comparison).values()) == {"OK"} and comparison.regressions == 0
 
 
 @pytest.mark.parametrize(
     ("metric", "worse"),
-    [("rps", 89.0), ("p95_ms", 232.0), ("p99_ms", 484.0), ("error_ratio", 0.0161)],
-    ids=["throughput -11 %", "p95 +16 %", "p99 +21 %", "errors +0.61 points"],
+    [("rps", 89.0), ("p90_ms", 174.0), ("p95_ms", 232.0), ("p99_ms", 484.0), ("error_ratio", 0.0161)],
+    ids=["throughput -11 %", "p90 +16 %", "p95 +16 %", "p99 +21 %", "errors +0.61 points"],
 )
 def test_each_default_budget_breached_alone_is_the_only_regression(tmp_path, metric, worse):
     comparison = compare_runs(write_run(tmp_path / "base"), write_run(tmp_path / "new", {HEALTH: {metric: worse}}))
@@ -69,8 +72,8 @@ def test_each_default_budget_breached_alone_is_the_only_regression(tmp_path, met
 
 @pytest.mark.parametrize(
     ("metric", "at_budget"),
-    [("rps", 90.0), ("p95_ms", 230.0), ("p99_ms", 480.0), ("error_ratio", 0.015)],
-    ids=["throughput -10 %", "p95 +15 %", "p99 +20 %", "errors +0.5 points"],
+    [("rps", 90.0), ("p90_ms", 172.5), ("p95_ms", 230.0), ("p99_ms", 480.0), ("error_ratio", 0.015)],
+    ids=["throughput -10 %", "p90 +15 %", "p95 +15 %", "p99 +20 %", "errors +0.5 points"],
 )
 def test_a_change_exactly_at_the_budget_is_within_it(tmp_path, metric, at_budget):
     comparison = compare_runs(write_run(tmp_path / "base"), write_run(tmp_path / "new", {HEALTH: {metric: at_budget}}))
@@ -78,7 +81,7 @@ def test_a_change_exactly_at_the_budget_is_within_it(tmp_path, metric, at_budget
 
 
 def test_improvements_are_never_flagged_however_large(tmp_path):
-    better = {"rps": 1000.0, "p95_ms": 2.0, "p99_ms": 4.0, "error_ratio": 0.0}
+    better = {"rps": 1000.0, "p90_ms": 1.0, "p95_ms": 2.0, "p99_ms": 4.0, "error_ratio": 0.0}
     comparison = compare_runs(write_run(tmp_path / "base"),
                               write_run(tmp_path / "new", {HEALTH: better, "Aggregated": better}))
     assert comparison.regressions == 0
@@ -116,8 +119,9 @@ def test_the_new_runs_budgets_judge_not_the_baselines(tmp_path):
 
 def test_a_summary_without_recorded_budgets_is_judged_by_the_defaults(tmp_path):
     comparison = compare_runs(write_run(tmp_path / "base"), write_run(tmp_path / "new"))
-    assert comparison.budgets == RegressionBudgets(rps_drop_percent=10, p95_ms_increase_percent=15,
-                                                   p99_ms_increase_percent=20, error_ratio_increase_points=0.5)
+    assert comparison.budgets == RegressionBudgets(rps_drop_percent=10, p90_ms_increase_percent=15,
+                                                   p95_ms_increase_percent=15, p99_ms_increase_percent=20,
+                                                   error_ratio_increase_points=0.5)
 
 
 def test_scenario_budgets_are_optional_and_override_the_defaults_key_by_key(write_scenario):
@@ -161,7 +165,7 @@ def test_cli_regression_exits_1_with_the_row_flagged_in_table_and_markdown(tmp_p
 def test_cli_table_columns_are_aligned(tmp_path):
     result = run_compare(str(write_run(tmp_path / "base")), str(write_run(tmp_path / "new")), cwd=tmp_path)
     table = [line for line in result.stdout.splitlines() if line.startswith(("request ", HEALTH, "Aggregated"))]
-    assert len(table) == 1 + 8
+    assert len(table) == 1 + 2 * len(COMPARED)
     assert len({line.rindex(" ") for line in table}) == 1  # the verdict column starts at the same place
 
 
@@ -171,7 +175,8 @@ def test_cli_table_columns_are_aligned(tmp_path):
         (False, None, "new: no such run folder"),
         (True, None, "new/summary.json: missing"),
         (True, "{not json", "new/summary.json: cannot be read as JSON"),
-        (True, '{"requests": 3}', "new/summary.json: not a run summary: key 'requests'"),
+        (True, '{"scenario": {"name": "x"}, "duration_s": 1, "requests": 3}',
+         "new/summary.json: not a run summary: key 'requests'"),
     ],
     ids=["missing folder", "missing summary.json", "invalid JSON", "not a summary"],
 )
@@ -193,13 +198,13 @@ def test_cli_help_explains_budgets_and_exit_codes(tmp_path):
                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
     text = " ".join(result.stdout.split())
     assert result.returncode == 0
-    assert "rps -10 %, p95 +15 %, p99 +20 %, error ratio +0.5 points" in text and "2 on bad input" in text
+    assert "rps -10 %, error ratio +0.5 points, p90 +15 %, p95 +15 %, p99 +20 %" in text and "2 on bad input" in text
 
 
 def test_rows_with_too_few_requests_are_not_judged_but_the_aggregate_is(tmp_path):
     few = {HEALTH: {"requests": 4, "p95_ms": 900.0}}
     comparison = compare_runs(write_run(tmp_path / "base", few), write_run(tmp_path / "new", {HEALTH: {"requests": 4}}))
-    assert {verdicts(comparison)[(HEALTH, metric)] for metric in ("rps", "p95_ms", "p99_ms", "error_ratio")} == {"n/a"}
+    assert {verdicts(comparison)[(HEALTH, metric)] for metric in COMPARED} == {"n/a"}
     assert verdicts(comparison)[("Aggregated", "p95_ms")] == "OK"
 
 

@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 from hive_resilience.loadrun.scenario import Slo
 from hive_resilience.loadrun.slo import judge
 from hive_resilience.loadrun.summary import (
+    RunSummary,
     generator_figures,
     new_run_dir,
     verdict_lines,
@@ -38,13 +39,15 @@ def test_generator_is_saturated_when_it_averages_ninety_percent_of_a_core():
 
 
 def test_verdict_lines_say_compression_and_the_result():
-    summary = {
-        "scenario": {"name": "smoke", "compressed_from_s": 60},
-        "slos": [judge(Slo(metric="p99_ms", max=2000), 2500, "fail", "").to_dict()],
-        "warnings": ["generator saturated"],
-        "passed": False,
-        "report_dir": "reports/x",
-    }
+    summary = RunSummary(
+        scenario={"name": "smoke", "compressed_from_s": 60},
+        duration_s=1.0,
+        requests=[],
+        slos=[judge(Slo(metric="p99_ms", max=2000), 2500, "fail", "")],
+        warnings=["generator saturated"],
+        passed=False,
+        report_dir="reports/x",
+    )
     lines = verdict_lines(summary)
     assert "compressed from 60 s" in lines[0]
     assert lines[1].strip().startswith("FAIL") and "WARNING: generator saturated" in lines

@@ -8,14 +8,14 @@ target's processes can be sampled.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 from hive_resilience.loadrun.latency import LatencyBook
-from hive_resilience.loadrun.scenario import RESOURCE_METRICS, Slo
+from hive_resilience.loadrun.metrics import metric
+from hive_resilience.loadrun.scenario import Slo
 
 Status = Literal["pass", "fail", "not measured"]
-PERCENTILES = {"p50_ms": 50.0, "p90_ms": 90.0, "p95_ms": 95.0, "p99_ms": 99.0}
 
 
 @dataclass(frozen=True)
@@ -40,9 +40,6 @@ class SloVerdict:
         suffix = f" - {self.detail}" if self.detail else ""
         return f"{self.status.upper():<12} {self.label}: measured {measured}{suffix}"
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def judge(slo: Slo, measured: float | None, missing_means: Status, missing_detail: str) -> SloVerdict:
     """Compare one measured value with its bound; ``None`` means it could not be measured."""
@@ -55,27 +52,13 @@ def judge(slo: Slo, measured: float | None, missing_means: Status, missing_detai
     return SloVerdict(slo.label, slo.metric, slo.request, threshold, bound, measured, "pass" if held else "fail")
 
 
-def measure_request_metric(slo: Slo, book: LatencyBook, duration_s: float) -> float | None:
-    tally = book.find(slo.request)
-    if slo.metric == "requests":
-        return float(tally.requests) if tally else 0.0
-    if slo.metric == "rps":
-        return (tally.requests if tally else 0) / duration_s if duration_s > 0 else None
-    if tally is None:
-        return None
-    if slo.metric == "error_ratio":
-        return tally.error_ratio
-    if slo.metric == "max_ms":
-        return tally.max_ms()
-    return tally.percentile_ms(PERCENTILES[slo.metric])
-
-
 def evaluate_request_slos(slos: tuple[Slo, ...], book: LatencyBook, duration_s: float) -> list[SloVerdict]:
-    """Verdicts for every request-level SLO, from the exact histograms."""
+    """Verdicts for every request-level SLO, measured as the metric table says from the exact histograms."""
     return [
-        judge(slo, measure_request_metric(slo, book, duration_s), "fail", f"no request named {slo.request!r} was made")
+        judge(slo, metric(slo.metric).measure(book.find(slo.request), duration_s), "fail",
+              f"no request named {slo.request!r} was made")
         for slo in slos
-        if slo.metric not in RESOURCE_METRICS
+        if not slo.is_resource
     ]
 
 
@@ -83,12 +66,12 @@ def evaluate_resource_slos(slos: tuple[Slo, ...], resource_figures: dict[str, fl
     """Verdicts for resource SLOs; ``resource_figures`` is None when the target was not sampled."""
     verdicts = []
     for slo in slos:
-        if slo.metric not in RESOURCE_METRICS:
+        if not slo.is_resource:
             continue
         if resource_figures is None:
             verdicts.append(judge(slo, None, "not measured", "only the embedded target's processes are sampled"))
         else:
-            verdicts.append(judge(slo, resource_figures.get(slo.metric), "fail", "too few samples to measure it"))
+            verdicts.append(judge(slo, metric(slo.metric).measure(resource_figures), "fail", "too few samples to measure it"))
     return verdicts
 
 

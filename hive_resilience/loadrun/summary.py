@@ -1,8 +1,10 @@
 """What a run leaves behind in ``reports/<timestamp>-<scenario>/`` besides Locust's own files.
 
 ``summary.json`` is the machine-readable record (scenario, target, per-request exact figures,
-generator CPU, target resources, SLO verdicts); ``junit.xml`` has one test case per SLO so a
-CI system shows which promise broke; ``verdict_lines`` is what the console prints.
+generator CPU, target resources, SLO verdicts). This module owns its format: :class:`RunSummary`
+is the schema the Locust plugin writes with :func:`write_summary` and every reader (``compare``,
+the HTML report, the chaos control) loads with :func:`read_summary`. ``junit.xml`` has one test
+case per SLO so a CI system shows which promise broke; ``verdict_lines`` is what the console prints.
 """
 
 from __future__ import annotations
@@ -13,8 +15,11 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
 from hive_resilience.loadrun.latency import LatencyBook
-from hive_resilience.loadrun.scenario import AGGREGATED
+from hive_resilience.loadrun.metrics import request_metrics
+from hive_resilience.loadrun.scenario import AGGREGATED, RegressionBudgets, Stage
 from hive_resilience.loadrun.slo import SloVerdict
 
 REPORTS_DIR = Path("reports")
@@ -22,6 +27,97 @@ SUMMARY_FILE = "summary.json"
 JUNIT_FILE = "junit.xml"
 GENERATOR_SATURATED_PERCENT = 90.0
 """Locust uses one core per process; above this mean CPU the generator, not Hive, set the pace."""
+SCHEMA_VERSION = 2
+"""The ``summary.json`` format written now. Version 1 is the format from before it carried a
+version (no ``schema_version``, ``workers`` or ``regression_budgets``); it still loads."""
+UNVERSIONED_SCHEMA = 1
+
+
+class SummaryError(ValueError):
+    """A ``summary.json`` that cannot be read; the message names the file."""
+
+
+class _Record(BaseModel):
+    # Readers ignore what a newer writer added; the version says when that matters.
+    model_config = ConfigDict(extra="ignore")
+
+
+class ScenarioRecord(_Record):
+    """The scenario as it ran (after any compression)."""
+
+    name: str
+    description: str = ""
+    stages: list[Stage] = Field(default_factory=list)
+    duration_s: float | None = None
+    compressed_from_s: float | None = None
+
+
+class _RequestCounts(_Record):
+    name: str
+    requests: int
+    failures: int
+
+    def figure(self, metric_name: str) -> float | None:
+        """The row's value of a request metric of the table; None when this summary predates it."""
+        return getattr(self, metric_name, None)
+
+
+RequestRow = create_model(
+    "RequestRow",
+    __base__=_RequestCounts,
+    __module__=__name__,
+    __doc__="""Exact figures of one request name (or ``Aggregated``): its counts and every request
+    metric of the metric table, None where a summary written before the metric existed lacks it.""",
+    **{spec.name: (spec.value_type | None, None)
+       for spec in request_metrics() if spec.name not in _RequestCounts.model_fields},
+)
+
+
+class GeneratorFigures(_Record):
+    """CPU of a load generator process while users ran."""
+
+    cpu_percent_mean: float | None
+    cpu_percent_max: float | None
+    samples: int
+    saturated: bool
+
+
+class WorkerFigures(GeneratorFigures):
+    """One Locust worker's own running totals, as it reported them to the master."""
+
+    requests: int
+    requests_by_name: dict[str, int]
+
+
+class ResourceRecord(_Record):
+    """The embedded target's sampled processes: SLO figures and per-component peaks."""
+
+    figures: dict[str, float | None]
+    components: dict[str, dict[str, float]]
+    sessions_created: int
+    samples_csv: str
+
+
+class RunSummary(_Record):
+    """The contents of ``summary.json``: one load run, its figures and its verdicts."""
+
+    schema_version: int = Field(default=SCHEMA_VERSION, ge=UNVERSIONED_SCHEMA)
+    scenario: ScenarioRecord
+    targets: dict[str, str] = Field(default_factory=dict)
+    embedded_target: bool = False
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration_s: float
+    requests: list[RequestRow]
+    generator: GeneratorFigures | None = None
+    workers: dict[str, WorkerFigures] = Field(default_factory=dict)
+    resources: ResourceRecord | None = None
+    slos: list[SloVerdict]
+    warnings: list[str] = Field(default_factory=list)
+    regression_budgets: RegressionBudgets = Field(default_factory=RegressionBudgets)
+    """Summaries written before budgets were recorded are judged by the defaults."""
+    passed: bool
+    report_dir: str
 
 
 def new_run_dir(scenario_name: str, base: Path = REPORTS_DIR) -> Path:
@@ -38,24 +134,13 @@ def new_run_dir(scenario_name: str, base: Path = REPORTS_DIR) -> Path:
     raise FileExistsError(f"cannot create a new run folder under {base}")
 
 
-def request_rows(book: LatencyBook, duration_s: float) -> list[dict]:
-    """Exact per-request figures, aggregate last, as the report and the gate see them."""
-    rows = []
-    for key, tally in sorted(book.tallies.items(), key=lambda item: (item[0] == "Aggregated", item[0])):
-        rows.append(
-            {
-                "name": key,
-                "requests": tally.requests,
-                "failures": tally.failures,
-                "error_ratio": tally.error_ratio,
-                "rps": tally.requests / duration_s if duration_s > 0 else None,
-                "p50_ms": tally.percentile_ms(50),
-                "p95_ms": tally.percentile_ms(95),
-                "p99_ms": tally.percentile_ms(99),
-                "max_ms": tally.max_ms(),
-            }
-        )
-    return rows
+def request_rows(book: LatencyBook, duration_s: float) -> list[RequestRow]:
+    """Exact per-request figures, aggregate last, measured as the gate measures them (the metric table)."""
+    return [
+        RequestRow(name=key, failures=tally.failures,
+                   **{spec.name: spec.measure(tally, duration_s) for spec in request_metrics()})
+        for key, tally in sorted(book.tallies.items(), key=lambda item: (item[0] == AGGREGATED, item[0]))
+    ]
 
 
 def generator_figures(cpu_samples: list[float]) -> dict:
@@ -93,10 +178,29 @@ def saturation_warnings(generator: dict, workers: dict[str, dict]) -> list[str]:
     ]
 
 
-def write_summary(run_dir: Path, summary: dict) -> Path:
+def write_summary(run_dir: Path, summary: RunSummary) -> Path:
     path = Path(run_dir) / SUMMARY_FILE
-    path.write_text(json.dumps(summary, indent=2, default=str))
+    path.write_text(summary.model_dump_json(indent=2))
     return path
+
+
+def read_summary(path: Path) -> RunSummary:
+    """A ``summary.json`` of any version; raises SummaryError naming the file and the key otherwise."""
+    try:
+        raw = json.loads(Path(path).read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise SummaryError(f"{path}: cannot be read as JSON: {error}") from None
+    if isinstance(raw, dict):
+        raw.setdefault("schema_version", UNVERSIONED_SCHEMA)
+        if isinstance(raw["schema_version"], int) and raw["schema_version"] > SCHEMA_VERSION:
+            raise SummaryError(f"{path}: summary format {raw['schema_version']} is newer than this hive-resilience "
+                               f"reads (up to {SCHEMA_VERSION}); update hive-resilience")
+    try:
+        return RunSummary.model_validate(raw)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
+        raise SummaryError(f"{path}: not a run summary: key {key!r}: {problem['msg']}") from None
 
 
 def write_junit(run_dir: Path, suite_name: str, verdicts: list[SloVerdict]) -> Path:
@@ -119,12 +223,13 @@ def write_junit(run_dir: Path, suite_name: str, verdicts: list[SloVerdict]) -> P
     return path
 
 
-def verdict_lines(summary: dict) -> list[str]:
+def verdict_lines(summary: RunSummary) -> list[str]:
     """The console verdict: one line per SLO, warnings, the overall result and the report folder."""
-    lines = [f"SLO verdicts for scenario {summary['scenario']['name']!r}"
-             + (f" (compressed from {summary['scenario']['compressed_from_s']:.0f} s)" if summary["scenario"].get("compressed_from_s") else "")
+    scenario = summary.scenario
+    lines = [f"SLO verdicts for scenario {scenario.name!r}"
+             + (f" (compressed from {scenario.compressed_from_s:.0f} s)" if scenario.compressed_from_s else "")
              + ":"]
-    lines += [f"  {SloVerdict(**verdict).line()}" for verdict in summary["slos"]]
-    lines += [f"WARNING: {warning}" for warning in summary.get("warnings", [])]
-    lines.append(f"RESULT: {'PASS' if summary['passed'] else 'FAIL'} - report in {summary['report_dir']}")
+    lines += [f"  {verdict.line()}" for verdict in summary.slos]
+    lines += [f"WARNING: {warning}" for warning in summary.warnings]
+    lines.append(f"RESULT: {'PASS' if summary.passed else 'FAIL'} - report in {summary.report_dir}")
     return lines

@@ -1,10 +1,11 @@
 """``hive-resilience compare``: is a new run worse than its baseline by more than its budgets allow?
 
-Each request name present in both runs (``Aggregated`` included) is compared on throughput,
-p95, p99 and error ratio; a request the new run never made is a regression, since a broken
-route must not pass for a faster one. The budgets are the new run's, as its ``summary.json``
-records them from the scenario (``regression_budgets``): the run being judged carries the
-promise it is judged by. Improvements are never flagged, however large.
+Each request name present in both runs (``Aggregated`` included) is compared on every metric
+the metric table gives a budget (throughput, error ratio, p90, p95, p99); a request the new run
+never made is a regression, since a broken route must not pass for a faster one. The budgets
+are the new run's, as its ``summary.json`` records them from the scenario
+(``regression_budgets``): the run being judged carries the promise it is judged by.
+Improvements are never flagged, however large.
 
 This module must not import Locust (see :mod:`hive_resilience.loadrun.scenario`).
 """
@@ -16,10 +17,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from hive_resilience.loadrun.metrics import MetricSpec, compared_metrics
 from hive_resilience.loadrun.scenario import RegressionBudgets
-from hive_resilience.loadrun.summary import SUMMARY_FILE
+from hive_resilience.loadrun.summary import (
+    SUMMARY_FILE,
+    RequestRow,
+    RunSummary,
+    SummaryError,
+    read_summary,
+)
 
 COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
@@ -30,48 +36,6 @@ Verdict = Literal["OK", "REGRESSION", "n/a"]
 
 class CompareError(ValueError):
     """A run folder that cannot be compared; the message names the file."""
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One compared metric: which budget bounds it, and which direction is worse."""
-
-    metric: str
-    budget: str
-    worse_when: Literal["lower", "higher"]
-    in_points: bool
-    """The change is in percentage points of a ratio rather than in percent of the baseline."""
-
-
-RULES: tuple[Rule, ...] = (
-    Rule("rps", "rps_drop_percent", "lower", in_points=False),
-    Rule("p95_ms", "p95_ms_increase_percent", "higher", in_points=False),
-    Rule("p99_ms", "p99_ms_increase_percent", "higher", in_points=False),
-    Rule("error_ratio", "error_ratio_increase_points", "higher", in_points=True),
-)
-
-
-class RequestFigures(BaseModel):
-    """The part of a ``summary.json`` request row the comparison reads."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    name: str
-    requests: int
-    rps: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    error_ratio: float | None = None
-
-
-class RunFigures(BaseModel):
-    """The part of a ``summary.json`` the comparison reads."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    requests: list[RequestFigures]
-    # Summaries written before budgets were recorded are judged by the defaults.
-    regression_budgets: RegressionBudgets = Field(default_factory=RegressionBudgets)
 
 
 @dataclass(frozen=True)
@@ -112,26 +76,26 @@ class Comparison:
 
 
 def describe_budgets(budgets: RegressionBudgets) -> str:
-    return (f"rps -{budgets.rps_drop_percent:g} %, p95 +{budgets.p95_ms_increase_percent:g} %, "
-            f"p99 +{budgets.p99_ms_increase_percent:g} %, error ratio +{budgets.error_ratio_increase_points:g} points, "
-            f"rows with {budgets.min_requests}+ requests")
+    allowances = [f"{spec.label} {_worse_sign(spec)}{budgets.allowance(spec):g}"
+                  f"{' points' if spec.budget.in_points else ' %'}" for spec in compared_metrics()]
+    return ", ".join([*allowances, f"rows with {budgets.min_requests}+ requests"])
 
 
-def load_summary(run_dir: Path) -> RunFigures:
-    """The figures of one run folder; raises CompareError naming the file when they cannot be read."""
+def _worse_sign(spec: MetricSpec) -> str:
+    return "-" if spec.better == "higher" else "+"
+
+
+def load_summary(run_dir: Path) -> RunSummary:
+    """The summary of one run folder; raises CompareError naming the file when it cannot be read."""
     if not run_dir.is_dir():
         raise CompareError(f"{run_dir}: no such run folder")
     path = run_dir / SUMMARY_FILE
     if not path.is_file():
         raise CompareError(f"{path}: missing; is {run_dir} a hive-resilience run folder?")
     try:
-        return RunFigures.model_validate(json.loads(path.read_text()))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise CompareError(f"{path}: cannot be read as JSON: {error}") from None
-    except ValidationError as error:
-        problem = error.errors()[0]
-        key = ".".join(str(part) for part in problem["loc"]) or "(top level)"
-        raise CompareError(f"{path}: not a run summary: key {key!r}: {problem['msg']}") from None
+        return read_summary(path)
+    except SummaryError as error:
+        raise CompareError(str(error)) from None
 
 
 def compare_runs(baseline_run: Path, new_run: Path) -> Comparison:
@@ -140,7 +104,7 @@ def compare_runs(baseline_run: Path, new_run: Path) -> Comparison:
     return Comparison(baseline_run, new_run, new.regression_budgets, _checks(baseline, new))
 
 
-def _checks(baseline: RunFigures, new: RunFigures) -> tuple[Check, ...]:
+def _checks(baseline: RunSummary, new: RunSummary) -> tuple[Check, ...]:
     budgets = new.regression_budgets
     new_rows = {row.name: row for row in new.requests}
     checks: list[Check] = []
@@ -152,28 +116,28 @@ def _checks(baseline: RunFigures, new: RunFigures) -> tuple[Check, ...]:
         new_row = new_rows[row.name]
         if min(row.requests, new_row.requests) < budgets.min_requests:
             note = f"fewer than {budgets.min_requests} requests"
-            checks += [Check(row.name, rule.metric, getattr(row, rule.metric), getattr(new_row, rule.metric), None,
-                             getattr(budgets, rule.budget), "n/a", note) for rule in RULES]
+            checks += [Check(row.name, spec.name, row.figure(spec.name), new_row.figure(spec.name), None,
+                             budgets.allowance(spec), "n/a", note) for spec in compared_metrics()]
             continue
-        checks += [_check(rule, row, new_row, getattr(budgets, rule.budget)) for rule in RULES]
+        checks += [_check(spec, row, new_row, budgets.allowance(spec)) for spec in compared_metrics()]
     return tuple(checks)
 
 
-def _check(rule: Rule, baseline: RequestFigures, new: RequestFigures, budget: float) -> Check:
-    before, after = getattr(baseline, rule.metric), getattr(new, rule.metric)
-    change = _change(rule, before, after)
+def _check(spec: MetricSpec, baseline: RequestRow, new: RequestRow, budget: float) -> Check:
+    before, after = baseline.figure(spec.name), new.figure(spec.name)
+    change = _change(spec, before, after)
     if change is None:
-        return Check(baseline.name, rule.metric, before, after, None, budget, "n/a", "not measured in both runs")
-    worsening = -change if rule.worse_when == "lower" else change
+        return Check(baseline.name, spec.name, before, after, None, budget, "n/a", "not measured in both runs")
+    worsening = -change if spec.better == "higher" else change
     # Rounded so a change exactly at the budget is within it despite float noise.
     verdict: Verdict = "REGRESSION" if round(worsening, 9) > budget else "OK"
-    return Check(baseline.name, rule.metric, before, after, change, budget, verdict)
+    return Check(baseline.name, spec.name, before, after, change, budget, verdict)
 
 
-def _change(rule: Rule, before: float | None, after: float | None) -> float | None:
+def _change(spec: MetricSpec, before: float | None, after: float | None) -> float | None:
     if before is None or after is None:
         return None
-    if rule.in_points:
+    if spec.budget.in_points:
         return (after - before) * 100
     if before == 0:
         return None
@@ -189,20 +153,19 @@ def table_rows(comparison: Comparison) -> list[tuple[str, ...]]:
 
 
 def _cells(check: Check) -> tuple[str, ...]:
-    rule = next((rule for rule in RULES if rule.metric == check.metric), None)
-    if rule is None:  # a missing request
+    spec = next((spec for spec in compared_metrics() if spec.name == check.metric), None)
+    if spec is None:  # a missing request
         return (check.request, check.metric, f"{check.baseline:g}", f"{check.new:g}", check.note, "-", check.verdict)
-    unit = " pt" if rule.in_points else " %"
-    sign = "-" if rule.worse_when == "lower" else "+"
+    unit = " pt" if spec.budget.in_points else " %"
     change = check.note if check.change is None else f"{check.change:+.1f}{unit}"
-    return (check.request, check.metric, _value(rule, check.baseline), _value(rule, check.new), change,
-            f"{sign}{check.budget:g}{unit}", check.verdict)
+    return (check.request, check.metric, _value(spec, check.baseline), _value(spec, check.new), change,
+            f"{_worse_sign(spec)}{check.budget:g}{unit}", check.verdict)
 
 
-def _value(rule: Rule, value: float | None) -> str:
+def _value(spec: MetricSpec, value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value * 100:.2f} %" if rule.in_points else f"{value:.4g}"
+    return f"{value * 100:.2f} %" if spec.budget.in_points else f"{value:.4g}"
 
 
 def result_line(comparison: Comparison) -> str:

@@ -15,6 +15,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hive_resilience.loadrun.metrics import METRICS, request_metrics
+from hive_resilience.loadrun.scenario import AGGREGATED
+from hive_resilience.loadrun.summary import SUMMARY_FILE, RunSummary, read_summary
+
 REPORT_FILE_PREFIX = "resilience-report"
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 180, 36
 
@@ -36,7 +40,7 @@ def classify(run_dirs: list[Path]) -> Runs:
             runs.chaos.append(run_dir)
         elif (run_dir / "results.json").is_file():
             runs.e2e.append(run_dir)
-        elif (run_dir / "summary.json").is_file():
+        elif (run_dir / SUMMARY_FILE).is_file():
             runs.load.append(run_dir)
         else:
             runs.ignored.append(run_dir)
@@ -68,7 +72,7 @@ def write_report(run_dirs: list[Path], reports_dir: Path) -> Path:
 
 
 def _load_run(run_dir: Path) -> dict:
-    summary = json.loads((run_dir / "summary.json").read_text())
+    summary = read_summary(run_dir / SUMMARY_FILE)
     return {"dir": run_dir, "summary": summary, "history": _history(run_dir / "locust_stats_history.csv")}
 
 
@@ -120,14 +124,14 @@ def _promises(loads: list[dict], chaos: list[dict]) -> list[tuple[str, str, str]
     """(promise, held / broken / not tested, evidence) for the deployment plan's promises."""
 
     def from_slos(metric: str) -> tuple[str, str]:
-        verdicts = [(load["dir"].name, v) for load in loads for v in load["summary"]["slos"]
-                    if v["metric"] == metric and v["request"] == "Aggregated" and v["status"] != "not measured"]
+        verdicts = [(load["dir"].name, v) for load in loads for v in load["summary"].slos
+                    if v.metric == metric and v.request == AGGREGATED and v.status != "not measured"]
         if not verdicts:
             return "not tested", "no load run"
-        broken = [f"{name}: {v['measured']:.4g}" for name, v in verdicts if v["status"] == "fail"]
+        broken = [f"{name}: {v.measured:.4g}" for name, v in verdicts if v.status == "fail"]
         if broken:
             return "broken", "; ".join(broken)
-        return "held", f"{len(verdicts)} load run(s), worst {max(v['measured'] for _, v in verdicts):.4g}"
+        return "held", f"{len(verdicts)} load run(s), worst {max(v.measured for _, v in verdicts):.4g}"
 
     def from_chaos(*tags: str) -> tuple[str, str]:
         tested = [run for run in chaos if set(tags) & set(run["tags"])]
@@ -146,8 +150,7 @@ def _promises(loads: list[dict], chaos: list[dict]) -> list[tuple[str, str, str]
         return status, evidence + (f" (sessions lost: {max(lost)})" if lost else "")
 
     return [
-        ("p99 under 2 s", *from_slos("p99_ms")),
-        ("errors under 5 %", *from_slos("error_ratio")),
+        *((spec.promise, *from_slos(spec.name)) for spec in METRICS if spec.promise),
         ("one pod or process lost and nobody notices", *from_chaos("pod-kill", "process-kill")),
         ("zero-downtime rollout", *from_chaos("zero-downtime")),
         ("no session lost on a crash (RPO 0)", *rpo()),
@@ -177,24 +180,28 @@ def _page(promises: list, loads: list[dict], chaos: list[dict], e2e: list[dict],
 
 
 def _load_section(load: dict) -> str:
-    summary = load["summary"]
-    scenario = summary["scenario"]
-    compressed = f", compressed from {scenario['compressed_from_s']:.0f} s" if scenario.get("compressed_from_s") else ""
+    summary: RunSummary = load["summary"]
+    scenario = summary.scenario
+    compressed = f", compressed from {scenario.compressed_from_s:.0f} s" if scenario.compressed_from_s else ""
+    metrics = request_metrics()
+    # The unit only where the name does not already say it ("requests", "error ratio").
+    headers = "".join(f"<th>{_e(spec.label)}{'' if spec.unit in spec.label else f' <small>{_e(spec.unit)}</small>'}</th>"
+                      for spec in metrics)
     rows = "".join(
-        f"<tr><td>{_e(r['name'])}</td><td>{r['requests']}</td><td>{r['failures']}</td><td>{_n(r['p50_ms'])}</td>"
-        f"<td>{_n(r['p95_ms'])}</td><td>{_n(r['p99_ms'])}</td><td>{_n(r['rps'], '.1f')}</td></tr>"
-        for r in summary["requests"]
+        f"<tr><td>{_e(row.name)}</td>"
+        + "".join(f"<td>{_n(row.figure(spec.name), spec.display)}</td>" for spec in metrics)
+        + f"<td>{row.failures}</td></tr>"
+        for row in summary.requests
     )
     verdicts = "".join(
-        f"<tr class='{_css(v['status'])}'><td>{_e(v['label'])}</td><td>{_n(v['measured'], '.4g')}</td><td>{_e(v['status'])}</td></tr>"
-        for v in summary["slos"]
+        f"<tr class='{_css(v.status)}'><td>{_e(v.label)}</td><td>{_n(v.measured, '.4g')}</td><td>{_e(v.status)}</td></tr>"
+        for v in summary.slos
     )
-    warnings = "".join(f"<p class='warning'>{_e(w)}</p>" for w in summary.get("warnings", []))
+    warnings = "".join(f"<p class='warning'>{_e(w)}</p>" for w in summary.warnings)
     return (
-        f"<h2>Load: {_e(scenario['name'])} <small>{_e(load['dir'].name)}{compressed}</small></h2>"
-        f"<p>Result: <b class='{_css('pass' if summary['passed'] else 'fail')}'>{'PASS' if summary['passed'] else 'FAIL'}</b></p>"
-        f"{warnings}<table><tr><th>request</th><th>count</th><th>failures</th><th>p50 ms</th><th>p95 ms</th>"
-        f"<th>p99 ms</th><th>RPS</th></tr>{rows}</table>"
+        f"<h2>Load: {_e(scenario.name)} <small>{_e(load['dir'].name)}{compressed}</small></h2>"
+        f"<p>Result: <b class='{_css('pass' if summary.passed else 'fail')}'>{'PASS' if summary.passed else 'FAIL'}</b></p>"
+        f"{warnings}<table><tr><th>request</th>{headers}<th>failures</th></tr>{rows}</table>"
         f"<table><tr><th>SLO</th><th>measured</th><th>verdict</th></tr>{verdicts}</table>"
         + _charts(load["history"], None)
     )
