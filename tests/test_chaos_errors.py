@@ -6,6 +6,7 @@ import pytest
 from chaoslib.exceptions import ActivityFailed
 
 from hive_resilience.chaos import actions, probes
+from hive_resilience.target import fault_registry
 from hive_resilience.target.embedded import EmbeddedTarget, TargetPorts
 
 
@@ -33,7 +34,7 @@ def test_killing_a_component_that_is_not_running_says_so(stopped_target):
 
 
 def test_unknown_signal_names_the_good_ones(stopped_target, monkeypatch):
-    monkeypatch.setattr(actions, "_live_process", lambda target, component: None)
+    monkeypatch.setattr(fault_registry, "live_process", lambda target, component: None)
     with pytest.raises(ActivityFailed, match="unknown signal 'SIGKIL'"):
         actions.kill_component("tools", signal="SIGKIL", configuration=stopped_target)
 
@@ -41,6 +42,11 @@ def test_unknown_signal_names_the_good_ones(stopped_target, monkeypatch):
 def test_latency_without_the_fault_proxy_says_how_to_get_it(stopped_target):
     with pytest.raises(ActivityFailed, match="--fault-proxy"):
         actions.set_proxy_faults(latency_ms=100, configuration=stopped_target)
+
+
+def test_resetting_latency_without_the_fault_proxy_says_how_to_get_it(stopped_target):
+    with pytest.raises(ActivityFailed, match="--fault-proxy"):
+        actions.reset_proxy_faults(configuration=stopped_target)
 
 
 def test_recovery_of_an_unknown_component_is_refused(stopped_target):

@@ -28,6 +28,8 @@ def journal(deviated: bool, undone: list[str]) -> dict:
             "load": {"phases": {"baseline": phase(0, 10, 100, 0.0), "during_fault": phase(10, 12, 40, 0.455),
                                 "after_recovery": phase(12, 22, 150, 0.013)},
                      "slo_passed": False, "failed_slos": ["error_ratio <= 0.05 (Aggregated)"], "report_dir": "r/load"},
+            "faults_at_end": [{"kind": "killed-component", "undone": undone, "unchecked": [], "remaining": []},
+                              {"kind": "llm-faults", "undone": [], "unchecked": [], "remaining": []}],
             "undone_at_end": undone,
         },
     }
@@ -41,10 +43,18 @@ def test_summary_shows_the_three_phases_and_the_recovery_time():
     assert "tools-server-recovery-time: **2.46 s**" in text
     assert "broken: error_ratio <= 0.05 (Aggregated)" in text
     assert "| steady state before: mcp-lists-tools | succeeded (tolerance met) | 270 |" in text
-    assert "No fault was left behind." in text
+    assert "No fault was left behind. Checked: killed-component, llm-faults." in text
 
 
 def test_a_deviated_run_says_so_and_lists_what_the_control_undid():
     text = render_summary(journal(True, ["restarted tools"]))
     assert "**Verdict: DEVIATED**" in text
     assert "restarted tools (undone by the control)" in text
+
+
+def test_a_run_whose_leftover_faults_were_not_swept_does_not_claim_none_was_left():
+    swept_nothing = journal(False, [])
+    del swept_nothing["hive_resilience"]["faults_at_end"]
+    text = render_summary(swept_nothing)
+    assert "No fault was left behind" not in text
+    assert "Leftover faults were not checked" in text

@@ -12,10 +12,12 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 
 from hive_resilience.target.embedded import free_port
+from hive_resilience.target.fault_registry import FAULTS, FaultError
 
 
 class EchoHandler(BaseHTTPRequestHandler):
@@ -107,3 +109,20 @@ def test_bad_fault_settings_are_refused(proxy, faults):
     with pytest.raises(urllib.error.HTTPError) as error:
         set_faults(proxy, faults)
     assert error.value.code == 400
+
+
+def test_the_registry_sees_proxy_latency_until_it_is_reset(proxy):
+    admin_url = proxy["admin"].removesuffix("/admin/faults")
+    kind = FAULTS.get("proxy-faults")
+    target = SimpleNamespace(proxy_admin_url=admin_url, state=SimpleNamespace(fault_proxy=True))
+    kind.apply(target, latency_ms=20)
+    assert kind.present(target, "mcp-proxy")
+    kind.undo(target, "mcp-proxy")
+    assert not kind.present(target, "mcp-proxy")
+
+
+def test_a_target_without_the_proxy_has_no_place_for_proxy_faults_and_says_how_to_get_one():
+    target = SimpleNamespace(proxy_admin_url="http://127.0.0.1:9", state=SimpleNamespace(fault_proxy=False))
+    assert FAULTS.get("proxy-faults").places(target) == ()
+    with pytest.raises(FaultError, match="--fault-proxy"):
+        FAULTS.apply("proxy-faults", target, latency_ms=20)

@@ -8,11 +8,15 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from types import SimpleNamespace
 
 import openai
 import pytest
 
 from hive_resilience.target.embedded import free_port
+from hive_resilience.target.fault_registry import FAULTS
+from hive_resilience.target.faults import healthy_faults, read_faults
+from hive_resilience.target.llm_stub import LlmFaults
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +101,14 @@ def test_bad_fault_settings_are_refused_with_400(stub_url, faults):
         put_faults(stub_url, faults)
     assert error.value.code == 400
     assert "error" in json.loads(error.value.read())
+
+
+def test_the_registry_sees_llm_faults_until_they_are_reset_to_the_dataclass_defaults(stub_url):
+    kind, target = FAULTS.get("llm-faults"), SimpleNamespace(llm_url=stub_url)
+    assert not kind.present(target, "llm-stub")
+    kind.apply(target, token_delay_ms=5)
+    assert kind.present(target, "llm-stub")
+    kind.undo(target, "llm-stub")
+    assert not kind.present(target, "llm-stub")
+    assert read_faults(stub_url) == healthy_faults(LlmFaults) == {
+        "first_token_delay_ms": 0, "token_delay_ms": 0, "failure_ratio": 0, "outage": False}

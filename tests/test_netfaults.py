@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 
 from hive_resilience.target import netfaults
-from hive_resilience.target.embedded import free_port
+from hive_resilience.target.embedded import TargetPorts, free_port
+from hive_resilience.target.fault_registry import FAULTS, FaultError
 
 
 @pytest.fixture(autouse=True)
@@ -70,3 +72,18 @@ def test_not_root_says_so(monkeypatch):
 def test_loss_outside_zero_to_hundred_is_refused(loss):
     with pytest.raises(ValueError):
         netfaults.drop_packets(free_port(), loss)
+
+
+def test_the_registry_sees_packet_loss_on_the_mcp_port_until_the_table_is_gone():
+    kind, target = FAULTS.get("packet-loss"), SimpleNamespace(ports=TargetPorts(mcp=free_port()))
+    (place,) = kind.places(target)
+    assert FAULTS.apply("packet-loss", target, loss_percent=20) == target.ports.mcp
+    assert kind.present(target, place)
+    assert FAULTS.undo("packet-loss", target) is True
+    assert not kind.present(target, place)
+
+
+def test_a_packet_loss_check_without_nft_cannot_run_and_says_why(monkeypatch):
+    monkeypatch.setattr(netfaults.shutil, "which", lambda _: None)
+    with pytest.raises(FaultError, match="apt-get install nftables"):
+        FAULTS.undo("packet-loss", SimpleNamespace(ports=TargetPorts()))

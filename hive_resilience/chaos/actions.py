@@ -1,28 +1,33 @@
 """Chaos Toolkit actions on the embedded target: break a component, then mend it.
 
-Every fault has an undo that is safe to run twice, so experiments list the undo both in the
-method (to measure recovery) and in the rollbacks (to leave the system as found even when
-the run is interrupted). The load control also undoes whatever is left at the end.
+Every fault is a kind in :mod:`hive_resilience.target.fault_registry`, which says how to apply
+it, undo it and check that it is gone; these actions are its named entry points for
+experiments, and ``inject_fault`` / ``undo_fault`` reach any registered kind, a new one too.
+Every undo is safe to run twice, so experiments list it both in the method (to measure
+recovery) and in the rollbacks (to leave the system as found even when the run is
+interrupted); the load control also sweeps the registry at the end and undoes what is left.
+
+Every action takes ``configuration``, the experiment's configuration: its ``target_dir`` says
+in which folder the embedded target was started (default ``reports/target``).
 """
 
 from __future__ import annotations
 
-import signal as signals
 import time
+from typing import Any
 
-import psutil
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Configuration
 
 from hive_resilience.chaos.context import embedded_target
-from hive_resilience.clients import http_client
-from hive_resilience.target import netfaults
-from hive_resilience.target.embedded import EmbeddedTarget
+from hive_resilience.target import fault_registry
+from hive_resilience.target.fault_registry import FaultError
 
 __all__ = [
     "drop_mcp_packets",
     "ensure_component_running",
     "freeze_component",
+    "inject_fault",
     "kill_component",
     "partition_mcp_port",
     "remove_network_faults",
@@ -32,57 +37,64 @@ __all__ = [
     "set_llm_faults",
     "set_proxy_faults",
     "thaw_component",
+    "undo_fault",
 ]
 
 
 def kill_component(component: str, signal: str = "SIGKILL", configuration: Configuration = None) -> int:
-    """Send ``signal`` (SIGKILL, SIGTERM, ...) to the component's process group; returns its pid."""
-    target = embedded_target(configuration)
-    process = _live_process(target, component)
-    try:
-        signal_number = signals.Signals[signal]
-    except KeyError:
-        raise ActivityFailed(f"unknown signal {signal!r}; use e.g. SIGKILL, SIGTERM") from None
-    for member in target.state.components[component].group_members():
-        member.send_signal(signal_number)
-    if signal_number == signals.SIGKILL:
-        _wait_until_dead(process, timeout_s=10)
-    return process.pid
+    """Send a signal to every process of a component, as a crash or an operator would.
+
+    Arguments:
+        component: the embedded target's component: ``hive-api``, ``tools``, ``llm-stub`` or
+            ``mcp-proxy`` (only with the fault proxy).
+        signal: the signal's name, e.g. ``SIGKILL`` (default, waits until the process is dead)
+            or ``SIGTERM``.
+
+    Returns the pid of the component's main process.
+    """
+    return _apply("killed-component", configuration, component=component, signal=signal)
 
 
 def freeze_component(component: str, duration_s: float = 5.0, configuration: Configuration = None) -> float:
-    """SIGSTOP the component for ``duration_s`` seconds, then SIGCONT it (a hung process)."""
-    target = embedded_target(configuration)
-    _live_process(target, component)
-    members = target.state.components[component].group_members()
-    for member in members:
-        member.send_signal(signals.SIGSTOP)
+    """SIGSTOP a component for a while, then SIGCONT it: a hung process.
+
+    Arguments:
+        component: the embedded target's component (``hive-api``, ``tools``, ``llm-stub``, ...).
+        duration_s: how long, in seconds, the component stays stopped; the action blocks as long.
+
+    Returns ``duration_s``.
+    """
+    _apply("frozen-component", configuration, component=component)
     try:
         time.sleep(duration_s)
     finally:
-        for member in members:
-            member.send_signal(signals.SIGCONT)
+        _undo("frozen-component", configuration, component)
     return duration_s
 
 
 def thaw_component(component: str, configuration: Configuration = None) -> bool:
-    """SIGCONT the component's processes (rollback of a freeze); True when one was stopped."""
-    target = embedded_target(configuration)
-    recorded = target.state.components.get(component)
-    stopped = [p for p in (recorded.group_members() if recorded else []) if p.status() == "stopped"]
-    for member in stopped:
-        member.send_signal(signals.SIGCONT)
-    return bool(stopped)
+    """SIGCONT a component's stopped processes: the rollback of a freeze.
+
+    Arguments:
+        component: the embedded target's component (``hive-api``, ``tools``, ``llm-stub``, ...).
+
+    Returns True when one of its processes was stopped.
+    """
+    return _undo("frozen-component", configuration, component)
 
 
 def restart_component(component: str, wait: bool = False, configuration: Configuration = None) -> float:
-    """Stop what is left of the component and start it again.
+    """Stop what is left of a component and start it again.
 
-    With ``wait`` false it returns at once, so a following ``time_to_recover`` probe measures
-    the recovery; with ``wait`` true it returns the seconds until it served again.
+    Arguments:
+        component: the embedded target's component (``hive-api``, ``tools``, ``llm-stub``, ...).
+        wait: false (default) returns at once, so a following ``time_to_recover`` probe measures
+            the recovery; true waits until the component serves again.
+
+    Returns the seconds from the start until it served (with ``wait``), else until the start.
     """
     target = embedded_target(configuration)
-    _known(component, target)
+    _reported(fault_registry.require_component, target, component)
     target.stop_component(component, grace_s=5)
     started = time.monotonic()
     target.start_component(component)
@@ -92,107 +104,124 @@ def restart_component(component: str, wait: bool = False, configuration: Configu
 
 
 def ensure_component_running(component: str, configuration: Configuration = None) -> bool:
-    """Rollback: thaw the component and restart it if it is gone; True when it had to start."""
-    target = embedded_target(configuration)
-    _known(component, target)
+    """Rollback: thaw a component and, if it is gone, start it and wait until it serves.
+
+    Arguments:
+        component: the embedded target's component (``hive-api``, ``tools``, ``llm-stub``, ...).
+
+    Returns True when it had to be started.
+    """
     thaw_component(component, configuration)
-    recorded = target.state.components.get(component)
-    if recorded and recorded.process():
-        return False
-    target.start_component(component)
-    target.wait_until_ready(component)
-    return True
+    return _undo("killed-component", configuration, component)
 
 
 def set_llm_faults(first_token_delay_ms: float = 0, token_delay_ms: float = 0, failure_ratio: float = 0,
                    outage: bool = False, configuration: Configuration = None) -> dict:
-    """Make the LLM stub slow or failing; returns the faults now in force."""
-    faults = {"first_token_delay_ms": first_token_delay_ms, "token_delay_ms": token_delay_ms,
-              "failure_ratio": failure_ratio, "outage": outage}
-    return _admin("PUT", f"{embedded_target(configuration).llm_url}/admin/faults", faults)
+    """Make the LLM stub slow or failing; knobs not given go back to healthy.
+
+    Arguments:
+        first_token_delay_ms: milliseconds before the first token of every reply.
+        token_delay_ms: milliseconds between streamed tokens.
+        failure_ratio: share of LLM calls, 0 to 1, answered with a 503.
+        outage: true answers every LLM call with a 503.
+
+    Returns the LLM stub's faults now in force, knob by knob.
+    """
+    return _apply("llm-faults", configuration, first_token_delay_ms=first_token_delay_ms,
+                  token_delay_ms=token_delay_ms, failure_ratio=failure_ratio, outage=outage)
 
 
 def reset_llm_faults(configuration: Configuration = None) -> dict:
-    """A healthy LLM stub again."""
-    return _admin("POST", f"{embedded_target(configuration).llm_url}/admin/faults/reset", None)
+    """A healthy LLM stub again.
+
+    Returns the LLM stub's faults now in force: the healthy defaults.
+    """
+    return _undo("llm-faults", configuration, "llm-stub")
 
 
 def set_proxy_faults(latency_ms: float = 0, jitter_ms: float = 0, configuration: Configuration = None) -> dict:
-    """Add latency (and jitter) to MCP traffic through the fault proxy."""
-    return _admin("PUT", f"{_proxied_target(configuration).proxy_admin_url}/admin/faults",
-                  {"latency_ms": latency_ms, "jitter_ms": jitter_ms})
+    """Add latency to MCP traffic through the fault proxy (needs ``target up --fault-proxy``).
+
+    Arguments:
+        latency_ms: milliseconds added to every client-to-tools-server chunk.
+        jitter_ms: up to this many milliseconds more or less, at random, per chunk.
+
+    Returns the fault proxy's faults now in force, knob by knob.
+    """
+    return _apply("proxy-faults", configuration, latency_ms=latency_ms, jitter_ms=jitter_ms)
 
 
 def reset_proxy_faults(configuration: Configuration = None) -> dict:
-    """A transparent fault proxy again."""
-    return _admin("POST", f"{_proxied_target(configuration).proxy_admin_url}/admin/faults/reset", None)
+    """A transparent fault proxy again.
+
+    Returns the fault proxy's faults now in force: the healthy defaults.
+    """
+    return _undo("proxy-faults", configuration, "mcp-proxy")
 
 
 def drop_mcp_packets(loss_percent: float = 30, configuration: Configuration = None) -> int:
-    """Drop ``loss_percent`` % of TCP packets on the MCP port with nftables; returns the port."""
-    port = embedded_target(configuration).ports.mcp
-    _nft(netfaults.drop_packets, port, loss_percent)
-    return port
+    """Drop a share of the TCP packets to and from the MCP port with nftables (needs root and nft).
+
+    Arguments:
+        loss_percent: the share of packets dropped at random, above 0 and at most 100.
+
+    Returns the MCP port.
+    """
+    return _apply("packet-loss", configuration, loss_percent=loss_percent)
 
 
 def partition_mcp_port(configuration: Configuration = None) -> int:
-    """Cut the MCP port off entirely with nftables; returns the port."""
-    port = embedded_target(configuration).ports.mcp
-    _nft(netfaults.partition, port)
-    return port
+    """Cut the MCP port off entirely with nftables (needs root and nft).
+
+    Returns the MCP port.
+    """
+    return _apply("packet-loss", configuration)
 
 
 def remove_network_faults(configuration: Configuration = None) -> bool:
-    """Delete our nftables table; True when there was one."""
-    return _nft(netfaults.clear)
+    """Delete the suite's nftables table, and with it packet loss and partitions.
+
+    Returns True when there was one.
+    """
+    return _undo("packet-loss", configuration)
 
 
-def _wait_until_dead(process: psutil.Process, timeout_s: float) -> None:
-    """Until the process is gone or a zombie: its parent (maybe another process) reaps it."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if process.status() == psutil.STATUS_ZOMBIE:
-                return
-        except psutil.NoSuchProcess:
-            return
-        time.sleep(0.05)
-    raise ActivityFailed(f"pid {process.pid} still runs {timeout_s:g} s after SIGKILL")
+def inject_fault(kind: str, arguments: dict | None = None, configuration: Configuration = None) -> Any:
+    """Inject a fault of any registered kind, a plug-in's too, by its registry name.
+
+    Arguments:
+        kind: the fault kind's name in the registry, e.g. ``llm-faults``, ``packet-loss``,
+            ``frozen-component`` or one registered by a plug-in.
+        arguments: the kind's own arguments, e.g. ``{"component": "tools"}``.
+
+    Returns what the kind's ``apply`` returns.
+    """
+    return _apply(kind, configuration, **(arguments or {}))
 
 
-def _nft(function, *args):
+def undo_fault(kind: str, place: str | None = None, configuration: Configuration = None) -> Any:
+    """Undo a fault of any registered kind, by its registry name.
+
+    Arguments:
+        kind: the fault kind's name in the registry.
+        place: where to undo it, e.g. a component; may be left out when the kind has one place.
+
+    Returns what the kind's ``undo`` returns.
+    """
+    return _undo(kind, configuration, place)
+
+
+def _apply(kind: str, configuration: Configuration, **arguments: Any) -> Any:
+    return _reported(fault_registry.FAULTS.apply, kind, embedded_target(configuration), **arguments)
+
+
+def _undo(kind: str, configuration: Configuration, place: str | None = None) -> Any:
+    return _reported(fault_registry.FAULTS.undo, kind, embedded_target(configuration), place)
+
+
+def _reported(function, *args: Any, **arguments: Any) -> Any:
+    """The registry's failure as the ``ActivityFailed`` Chaos Toolkit reports to the operator."""
     try:
-        return function(*args)
-    except (netfaults.NetworkFaultError, ValueError) as error:
+        return function(*args, **arguments)
+    except FaultError as error:
         raise ActivityFailed(str(error)) from None
-
-
-def _known(component: str, target: EmbeddedTarget) -> None:
-    if component not in target.components:
-        raise ActivityFailed(f"unknown component {component!r}; this target runs {', '.join(target.components)}")
-
-
-def _live_process(target: EmbeddedTarget, component: str):
-    _known(component, target)
-    recorded = target.state.components.get(component)
-    process = recorded.process() if recorded else None
-    if process is None:
-        raise ActivityFailed(f"{component} is not running; nothing to act on")
-    return process
-
-
-def _proxied_target(configuration: Configuration) -> EmbeddedTarget:
-    target = embedded_target(configuration)
-    if not target.state.fault_proxy:
-        raise ActivityFailed("the embedded target runs without the fault proxy: start it with `target up --fault-proxy`")
-    return target
-
-
-def _admin(method: str, url: str, payload: dict | None) -> dict:
-    try:
-        answer = http_client.call(method, url, payload)
-    except OSError as error:
-        raise ActivityFailed(f"fault admin endpoint unreachable: {error}") from None
-    if answer.status != 200:
-        raise ActivityFailed(f"{url} refused the faults: {(answer.json or {}).get('error', answer.status)}")
-    return answer.json

@@ -12,15 +12,22 @@ deletion: right after a kill it can still report every replica available.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from typing import Any, Callable
 
-from chaosk8s import create_k8s_api_client
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Secrets
-from kubernetes import client
-from kubernetes.client.rest import ApiException
+
+try:
+    from chaosk8s import create_k8s_api_client
+    from kubernetes import client
+    from kubernetes.client.rest import ApiException
+except ImportError:
+    # chaoslib reports only "could not find Python module": say which extra is missing.
+    logging.getLogger("chaostoolkit").error("hive_resilience.chaos.k8s needs: pip install 'hive-resilience[kubernetes]'")
+    raise
 
 __all__ = [
     "chaos_mesh_fault_injected",
@@ -37,7 +44,8 @@ SELECTOR_OPERATORS = {"In": "{key} in ({values})", "NotIn": "{key} notin ({value
 
 
 def rollout_complete(name: str, ns: str = "default", timeout_s: float = 300.0, secrets: Secrets = None) -> float:
-    """Wait until deployment ``name`` is whole; returns the seconds it took, fails past ``timeout_s``.
+    """Wait until deployment ``name`` in namespace ``ns`` is whole; returns the seconds it took,
+    fails past ``timeout_s`` seconds.
 
     Whole means what ``kubectl rollout status`` waits for (the controller has seen the latest
     spec, every replica is updated and available, no old replica is left) and, counted from
@@ -55,14 +63,16 @@ def rollout_complete(name: str, ns: str = "default", timeout_s: float = 300.0, s
 
 
 def ready_replicas(name: str, ns: str = "default", secrets: Secrets = None) -> int:
-    """How many of deployment ``name``'s pods are ready and not terminating, counted from the pods."""
+    """Returns how many pods of deployment ``name`` in namespace ``ns`` are ready and not
+    terminating, counted from the pods."""
     api = create_k8s_api_client(secrets)
     deployment = _read_deployment(client.AppsV1Api(api), name, ns)
     return _ready_pod_count(client.CoreV1Api(api), deployment, ns)
 
 
 def max_unavailable_pods(name: str, ns: str = "default", secrets: Secrets = None) -> int:
-    """How many pods deployment ``name`` may take down at once while it rolls out.
+    """Returns how many pods deployment ``name`` in namespace ``ns`` may take down at once
+    while it rolls out.
 
     ``maxUnavailable`` resolved the way Kubernetes does (a percentage of the desired replicas,
     rounded down); a ``Recreate`` strategy takes every replica down. A zero-downtime rollout
@@ -81,8 +91,9 @@ def max_unavailable_pods(name: str, ns: str = "default", secrets: Secrets = None
 
 def chaos_mesh_fault_injected(name: str, plural: str, ns: str = "default", timeout_s: float = 30.0,
                               secrets: Secrets = None) -> float:
-    """Wait until the Chaos Mesh fault ``name`` (``plural``: networkchaos, stresschaos...) is in
-    force on every target it selected; returns the seconds it took, fails past ``timeout_s``.
+    """Wait until the Chaos Mesh fault ``name`` in namespace ``ns`` (``plural``: its resource,
+    networkchaos, stresschaos...) is in force on every target it selected; returns the seconds
+    it took, fails past ``timeout_s`` seconds.
 
     Chaos Mesh reports ``AllInjected`` true even when its selector matched nothing, so the
     fault must also say ``Selected``.

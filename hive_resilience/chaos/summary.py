@@ -1,4 +1,4 @@
-"""A short Markdown page per chaos run: verdict, what users felt per phase, recovery times."""
+"""A short Markdown page per chaos run: verdict, what users felt per phase, recovery times, leftover faults."""
 
 from __future__ import annotations
 
@@ -58,9 +58,32 @@ def render_summary(journal: Journal) -> str:
             lines.append(_activity_row(probe, f"steady state {phase}: "))
     for run in journal.get("run", []) + (journal.get("rollbacks") or []):
         lines.append(_activity_row(run))
-    undone = ours.get("undone_at_end") or []
-    lines += ["", "## Left behind", "", "; ".join(undone) + " (undone by the control)" if undone else "No fault was left behind."]
+    lines += ["", "## Left behind", "", left_behind(ours)]
     return "\n".join(lines) + "\n"
+
+
+def left_behind(ours: dict) -> str:
+    """What the control's sweep of the fault registry found at the end of the experiment.
+
+    "No fault was left behind." only when every check ran and passed: a check that could not
+    run (nft missing, a stand-in not answering) leaves that fault not known to be gone.
+    """
+    swept = ours.get("faults_at_end")
+    if swept is None:
+        return "Leftover faults were not checked: the experiment did not run against the embedded target."
+    undone = [item for kind in swept for item in kind["undone"]]
+    remaining = [f"{kind['kind']} at {item}" for kind in swept for item in kind["remaining"]]
+    unchecked = [f"{kind['kind']} at {item}" for kind in swept for item in kind["unchecked"]]
+    if not (undone or remaining or unchecked):
+        return f"No fault was left behind. Checked: {', '.join(kind['kind'] for kind in swept)}."
+    parts = []
+    if undone:
+        parts.append("; ".join(undone) + " (undone by the control).")
+    if remaining:
+        parts.append("STILL IN PLACE after the control's undo: " + "; ".join(remaining) + ".")
+    if unchecked:
+        parts.append("NOT CHECKED, so not known to be gone: " + "; ".join(unchecked) + ".")
+    return " ".join(parts)
 
 
 def _activity_row(run: dict, prefix: str = "") -> str:

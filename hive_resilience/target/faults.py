@@ -3,6 +3,8 @@
 Each stand-in declares its knobs as a dataclass whose defaults mean "healthy"; the shared
 admin endpoint validates partial updates against the field types, so a chaos action that
 sends a typo or a negative delay gets a 400 naming the problem, not a silently ignored key.
+Both sides of ``/admin/faults`` live here: the server (:class:`FaultAdmin`) and the client
+calls (:func:`read_faults`, :func:`put_faults`, :func:`reset_faults`) that the fault registry uses.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ from dataclasses import asdict, dataclass, fields
 
 from aiohttp import web
 
+from hive_resilience.clients import http_client
+
 ADMIN_PATH = "/admin/faults"
+
+
+class FaultAdminError(RuntimeError):
+    """A stand-in's fault admin endpoint is unreachable or refused the change; the message says which."""
 
 
 @dataclass
@@ -70,3 +78,33 @@ class FaultAdmin:
     async def _reset(self, _: web.Request) -> web.Response:
         self.faults = self.settings_type()
         return web.json_response(asdict(self.faults))
+
+
+def healthy_faults(settings_type: type[FaultSettings]) -> dict:
+    """The knob values that mean "healthy": the dataclass defaults, written nowhere else."""
+    return asdict(settings_type())
+
+
+def read_faults(base_url: str) -> dict:
+    """The faults a stand-in serving at ``base_url`` has in force now."""
+    return _admin_call("GET", base_url + ADMIN_PATH)
+
+
+def put_faults(base_url: str, changes: dict) -> dict:
+    """Change some of a stand-in's fault knobs; returns all of them as now in force."""
+    return _admin_call("PUT", base_url + ADMIN_PATH, changes)
+
+
+def reset_faults(base_url: str) -> dict:
+    """Back to the healthy defaults; returns the knobs now in force."""
+    return _admin_call("POST", f"{base_url}{ADMIN_PATH}/reset")
+
+
+def _admin_call(method: str, url: str, payload: dict | None = None) -> dict:
+    try:
+        answer = http_client.call(method, url, payload)
+    except OSError as error:
+        raise FaultAdminError(f"fault admin endpoint unreachable: {error}") from None
+    if answer.status != 200:
+        raise FaultAdminError(f"{url} refused the faults: {(answer.json or {}).get('error', answer.status)}")
+    return answer.json
