@@ -5,22 +5,22 @@ from __future__ import annotations
 import json
 import time
 
-from hive_resilience.clients.hive_events import SessionEventStream, wait_for_reply
+from hive_resilience.clients.hive_conversation import HiveConversation
 from hive_resilience.clients.http_client import HttpClient
 from hive_resilience.infra import images
 from hive_resilience.target.llm_stub import REPLY_TEXT
 
 
 def chat_turn(api_url: str, message: str, timeout_s: float = 60) -> str:
-    """Create a session, send ``message``, wait for the stub's reply; returns the session id."""
-    api = HttpClient(api_url, timeout_s=timeout_s)
-    created = api.call("POST", "/api/sessions", {})
-    assert created.status == 201, f"POST /api/sessions answered HTTP {created.status}: {created.body[:200]!r}"
-    session_id = created.json["session_id"]
-    with SessionEventStream(api_url, session_id, timeout_s) as stream:
-        posted = api.call("POST", f"/api/sessions/{session_id}/chat", {"message": message})
-        assert posted.status == 200, f"chat answered HTTP {posted.status}"
-        wait_for_reply(stream.events(), message)
+    """Create a session, send ``message``, wait for the stub's reply; returns the session id.
+
+    A step without a good answer raises ConversationError, a reply that did not come ReplyError.
+    """
+    conversation = HiveConversation.blocking(api_url, timeout_s)
+    session_id = conversation.create_session()
+    turn = conversation.chat(session_id, message, timeout_s)
+    if turn.error is not None:
+        raise turn.error
     return session_id
 
 

@@ -8,9 +8,7 @@ operator can act on when the budget is blown.
 from __future__ import annotations
 
 import json
-import statistics
 import time
-import uuid
 from pathlib import Path
 
 from chaoslib.exceptions import ActivityFailed
@@ -19,13 +17,15 @@ from chaoslib.types import Configuration
 from hive_resilience.chaos import controls
 from hive_resilience.chaos.context import api_url, embedded_target, mcp_url, target_dir
 from hive_resilience.clients import http_client
-from hive_resilience.clients.hive_events import (
-    ReplyError,
-    SessionEventStream,
-    wait_for_reply,
+from hive_resilience.clients.hive_conversation import (
+    ConversationError,
+    HiveConversation,
+    unique_message,
 )
+from hive_resilience.clients.hive_events import ReplyError
 from hive_resilience.clients.mcp_client import McpClient
 from hive_resilience.clients.mcp_protocol import McpError
+from hive_resilience.loadrun.latency import RequestTally
 from hive_resilience.loadrun.request_log import read_request_log, window_figures
 from hive_resilience.loadrun.run import RunError, RunRequest, run
 from hive_resilience.loadrun.scenario import ScenarioError
@@ -47,11 +47,10 @@ __all__ = [
 
 RECORDED_SESSIONS_FILE = "recorded-sessions.json"
 POLL_INTERVAL_S = 0.2
-LLM_ERROR_EVENTS = frozenset({"node_retry", "execution_failed", "worker_failed"})
 
 
 def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> bool:
-    """True when ``GET /api/health`` answers 200 JSON with status ok."""
+    """Returns True when ``GET /api/health`` answers 200 JSON with status ok within ``timeout_s`` seconds."""
     try:
         answer = http_client.call("GET", f"{api_url(configuration)}/api/health", timeout_s=timeout_s)
     except OSError:
@@ -61,7 +60,8 @@ def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> 
 
 def mcp_tools_listed(timeout_s: float = 10.0, configuration: Configuration = None, *,
                      reconnect_within_s: float = 0.0) -> int:
-    """How many tools a fresh MCP session lists; 0 when the tools server does not answer.
+    """Returns how many tools a fresh MCP session lists; 0 when the tools server does not answer
+    within ``timeout_s`` seconds.
 
     ``reconnect_within_s`` plays a client that reconnects after losing its server (as Hive's
     MCP client does): fresh sessions are tried until then, so a replica that took over counts.
@@ -78,13 +78,14 @@ def mcp_tools_listed(timeout_s: float = 10.0, configuration: Configuration = Non
 
 
 def session_round_trip(reply_within_s: float = 15.0, configuration: Configuration = None) -> float:
-    """Create a session, chat, wait for the reply, delete; returns the seconds the reply took."""
-    base = api_url(configuration)
-    session_id = _create_session(base)
+    """Create a session, chat, wait for the reply, delete; returns the seconds the reply took,
+    fails when it takes over ``reply_within_s`` seconds."""
+    conversation = _conversation(configuration)
+    session_id = _create_session(conversation)
     try:
-        return _chat(base, session_id, reply_within_s)
+        return _chat(conversation, session_id, reply_within_s)
     finally:
-        _quietly(http_client.call, "DELETE", f"{base}/api/sessions/{session_id}")
+        _quietly(conversation.delete_session, session_id)
 
 
 def sessions_lost(count: int = 3, configuration: Configuration = None) -> int:
@@ -99,9 +100,10 @@ def sessions_lost(count: int = 3, configuration: Configuration = None) -> int:
     base = api_url(configuration)
     if not path.is_file():
         session_ids = []
+        conversation = _conversation(configuration)
         for _ in range(count):
-            session_ids.append(_create_session(base))
-            _chat(base, session_ids[-1], 30.0)
+            session_ids.append(_create_session(conversation))
+            _chat(conversation, session_ids[-1], 30.0)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(session_ids))
         return 0
@@ -134,7 +136,7 @@ def time_to_recover(component: str = "hive-api", budget_s: float = 30.0, configu
 
 
 def non_llm_routes_answer(configuration: Configuration = None) -> bool:
-    """True when health, the session list and a session's detail answer JSON without a 5xx."""
+    """Returns True when health, the session list and a session's detail answer JSON without a 5xx."""
     base = api_url(configuration)
     try:
         answers = [http_client.call("GET", f"{base}/api/health"), http_client.call("GET", f"{base}/api/sessions")]
@@ -155,30 +157,25 @@ def chat_reports_llm_error(within_s: float = 30.0, configuration: Configuration 
     Returns the error text Hive streamed; fails when a reply arrives anyway or nothing is
     said within ``within_s``.
     """
-    base = api_url(configuration)
-    session_id = _create_session(base)
-    message = f"hive-resilience chaos probe {uuid.uuid4().hex[:8]}"
+    conversation = _conversation(configuration)
+    session_id = _create_session(conversation)
     try:
-        with SessionEventStream(base, session_id, within_s) as stream:
-            _post_chat(base, session_id, message)
-            seen_input = False
-            for event in stream.events():
-                kind, data = event.get("type"), event.get("data") or {}
-                seen_input = seen_input or (kind == "client_input_received" and data.get("content") == message)
-                if seen_input and kind in LLM_ERROR_EVENTS:
-                    return str(data.get("error") or kind)
-                if seen_input and kind == "client_input_requested":
-                    raise ActivityFailed("the turn ended normally although the LLM is failing")
+        error_text = conversation.chat_until_error(session_id, unique_message("chaos probe"), within_s)
     except ReplyError as error:
         raise ActivityFailed(f"no error reached the client: {error}") from None
+    except ConversationError as error:
+        raise ActivityFailed(str(error)) from None
     finally:
-        _quietly(http_client.call, "DELETE", f"{base}/api/sessions/{session_id}")
-    raise ActivityFailed("the event stream ended without an error event")
+        _quietly(conversation.delete_session, session_id)
+    if error_text is None:
+        raise ActivityFailed("the turn ended normally although the LLM is failing")
+    return error_text
 
 
 def tool_call_latency_ms(samples: int = 20, timeout_s: float = 10.0, direct: bool = False,
                          configuration: Configuration = None) -> dict:
-    """p50/p95 of ``tools/call get_current_time`` over one MCP session, and how many failed.
+    """Call ``tools/call get_current_time`` ``samples`` times over one MCP session, each given
+    ``timeout_s`` seconds. Returns ``p50_ms``, ``p95_ms``, ``failures`` and ``samples``.
 
     ``direct`` bypasses the embedded target's fault proxy, to measure what the proxy adds.
     """
@@ -189,27 +186,25 @@ def tool_call_latency_ms(samples: int = 20, timeout_s: float = 10.0, direct: boo
         url = f"http://127.0.0.1:{target.ports.mcp_upstream}"
     else:
         url = mcp_url(configuration)
-    durations, failures = [], 0
+    answered, failures = RequestTally(), 0
     client = McpClient(url, timeout_s=timeout_s)
     try:
         for _ in range(samples):
             started = time.perf_counter()
             try:
                 client.call_tool("get_current_time", {"timezone": "UTC"})
-                durations.append((time.perf_counter() - started) * 1000)
+                answered.record((time.perf_counter() - started) * 1000, failed=False)
             except McpError:
                 failures += 1
     finally:
         _quietly(client.close)
-    if not durations:
-        return {"p50_ms": None, "p95_ms": None, "failures": failures, "samples": samples}
-    ordered = sorted(durations)
-    return {"p50_ms": statistics.median(ordered), "p95_ms": ordered[int(0.95 * (len(ordered) - 1))],
+    return {"p50_ms": answered.percentile_ms(50), "p95_ms": answered.percentile_ms(95),
             "failures": failures, "samples": samples}
 
 
 def tool_call_added_latency_ms(samples: int = 20, configuration: Configuration = None) -> float:
-    """Median tool-call latency through the fault proxy minus straight to the tools server."""
+    """Returns the median tool-call latency through the fault proxy minus straight to the tools
+    server, in milliseconds, over ``samples`` calls each way."""
     through = tool_call_latency_ms(samples, configuration=configuration)["p50_ms"]
     direct = tool_call_latency_ms(samples, direct=True, configuration=configuration)["p50_ms"]
     if through is None or direct is None:
@@ -219,13 +214,15 @@ def tool_call_added_latency_ms(samples: int = 20, configuration: Configuration =
 
 def tool_calls_degraded(samples: int = 10, slower_than_ms: float = 100.0, timeout_s: float = 5.0,
                         configuration: Configuration = None) -> bool:
-    """True when some tool calls failed or their p95 is above ``slower_than_ms``."""
+    """Returns True when some of ``samples`` tool calls failed (or took over ``timeout_s``
+    seconds) or their p95 is above ``slower_than_ms``."""
     figures = tool_call_latency_ms(samples, timeout_s=timeout_s, configuration=configuration)
     return figures["failures"] > 0 or (figures["p95_ms"] or 0) > slower_than_ms
 
 
 def slo_holds_under_burst(scenario: str = "smoke", duration: str = "15s", configuration: Configuration = None) -> bool:
-    """Run a short, bounded burst of the load users against the target; True when every SLO held."""
+    """Run a short, bounded burst of the load users against the target: ``scenario`` names the
+    scenario, ``duration`` how long (Locust syntax, ``15s``). Returns True when every SLO held."""
     request = RunRequest(scenario, host=api_url(configuration), mcp_host=mcp_url(configuration), duration=duration,
                          reports_dir=Path("reports") / "chaos-bursts")
     try:
@@ -240,7 +237,8 @@ def load_error_ratio_within_budget(window_s: float = 10.0, configuration: Config
     stays within ``blast_radius_error_ratio`` from the configuration (default 0.5).
 
     With ``count_replies`` a chat whose reply never came counts as a failed request too: the
-    measure of a promise like "a deploy is invisible to users".
+    measure of a promise like "a deploy is invisible to users". Returns True within the budget
+    (or before any load ran).
     """
     log_path = controls.current_request_log()
     if log_path is None or not log_path.is_file():
@@ -255,32 +253,26 @@ def load_error_ratio_within_budget(window_s: float = 10.0, configuration: Config
     return figures["error_ratio"] is None or figures["error_ratio"] <= budget
 
 
-def _create_session(base: str) -> str:
+def _conversation(configuration: Configuration) -> HiveConversation:
+    return HiveConversation.blocking(api_url(configuration), timeout_s=30)
+
+
+def _create_session(conversation: HiveConversation) -> str:
     try:
-        created = http_client.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
-    except OSError as error:
-        raise ActivityFailed(f"Hive API unreachable: {error}") from None
-    if created.status != 201 or not (created.json or {}).get("session_id"):
-        raise ActivityFailed(f"POST /api/sessions answered HTTP {created.status}, not a new session")
-    return created.json["session_id"]
+        return conversation.create_session()
+    except ConversationError as error:
+        raise ActivityFailed(f"Hive gave no new session: {error}") from None
 
 
-def _post_chat(base: str, session_id: str, message: str) -> None:
-    answer = http_client.call("POST", f"{base}/api/sessions/{session_id}/chat", {"message": message}, timeout_s=10)
-    if answer.status != 200 or (answer.json or {}).get("delivered") is not True:
-        raise ActivityFailed(f"chat was not delivered: HTTP {answer.status}")
-
-
-def _chat(base: str, session_id: str, reply_within_s: float) -> float:
-    message = f"hive-resilience chaos probe {uuid.uuid4().hex[:8]}"
+def _chat(conversation: HiveConversation, session_id: str, reply_within_s: float) -> float:
+    """Seconds from the chat being delivered to the reply; fails past ``reply_within_s``."""
     try:
-        with SessionEventStream(base, session_id, reply_within_s) as stream:
-            started = time.monotonic()
-            _post_chat(base, session_id, message)
-            wait_for_reply(stream.events(), message)
-            return round(time.monotonic() - started, 3)
-    except (ReplyError, OSError) as error:
-        raise ActivityFailed(f"no reply within {reply_within_s:g} s: {error}") from None
+        turn = conversation.chat(session_id, unique_message("chaos probe"), reply_within_s)
+    except ConversationError as error:
+        raise ActivityFailed(str(error)) from None
+    if turn.error is not None:
+        raise ActivityFailed(f"no reply within {reply_within_s:g} s: {turn.error}")
+    return round(turn.reply_s, 3)
 
 
 def _answers(url: str) -> bool:
@@ -294,5 +286,5 @@ def _quietly(function, *args) -> None:
     """Best-effort clean-up that must not hide the probe's own result."""
     try:
         function(*args)
-    except (OSError, McpError):
+    except (OSError, McpError, ConversationError):
         pass

@@ -13,15 +13,18 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import socket
 import time
 from collections.abc import Iterator
+from typing import Self
 from urllib.parse import urlsplit
 
 from hive_resilience.clients.sse import SseDecoder
 
 TOKEN_ENV = "HIVE_DESKTOP_TOKEN"
-FAILURE_EVENTS = frozenset({"execution_failed", "worker_failed"})
+TURN_FAILED_EVENTS = frozenset({"execution_failed", "worker_failed"})
+"""Events that end a turn without a reply."""
+ERROR_REPORTED_EVENTS = TURN_FAILED_EVENTS | {"node_retry"}
+"""Events by which Hive tells the client something failed; after ``node_retry`` a reply may still come."""
 
 
 class ReplyError(Exception):
@@ -50,7 +53,7 @@ class SessionEventStream:
         self._path = f"{parts.path.rstrip('/')}/api/sessions/{session_id}/events"
         self._response: http.client.HTTPResponse | None = None
 
-    def __enter__(self) -> SessionEventStream:
+    def __enter__(self) -> Self:
         self.open()
         return self
 
@@ -63,9 +66,11 @@ class SessionEventStream:
             self._connection.request("GET", self._path, headers={"Accept": "text/event-stream", **auth_headers()})
             response = self._connection.getresponse()
         except (OSError, http.client.HTTPException) as error:
+            self.close()
             raise ReplyError(f"cannot open the event stream: {error}") from None
         content_type = response.getheader("Content-Type", "")
         if response.status != 200 or not content_type.startswith("text/event-stream"):
+            self.close()
             raise ReplyError(f"event stream answered HTTP {response.status} {content_type}")
         self._response = response
 
@@ -81,7 +86,7 @@ class SessionEventStream:
                 self._connection.sock.settimeout(remaining_s)
             try:
                 chunk = self._response.read1(65536)
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 raise ReplyTimeout(f"no reply within {self.timeout_s:g} s") from None
             except (OSError, http.client.HTTPException) as error:
                 raise ReplyError(f"event stream broke: {error}") from None
@@ -97,16 +102,26 @@ class SessionEventStream:
         self._connection.close()
 
 
-def wait_for_reply(events: Iterator[dict], message: str) -> str:
-    """Consume events until the queen has answered ``message``; returns the reply text."""
+def turn_events(events: Iterator[dict], message: str) -> Iterator[tuple[str, dict]]:
+    """``(type, data)`` of the events after our own ``client_input_received`` of ``message``.
+
+    The stream replays the session's earlier events on connect (the greeting turn, other
+    clients' messages): everything before our message is about something else.
+    """
     seen_input = False
-    reply = ""
     for event in events:
         kind, data = event.get("type"), event.get("data") or {}
-        if not seen_input:
+        if seen_input:
+            yield kind, data
+        else:
             seen_input = kind == "client_input_received" and data.get("content") == message
-            continue
-        if kind in FAILURE_EVENTS:
+
+
+def wait_for_reply(events: Iterator[dict], message: str) -> str:
+    """Consume events until the queen has answered ``message``; returns the reply text."""
+    reply = ""
+    for kind, data in turn_events(events, message):
+        if kind in TURN_FAILED_EVENTS:
             raise ReplyError(f"Hive reported {kind}: {str(data.get('error', data))[:200]}")
         if kind == "client_output_delta":
             reply = data.get("snapshot", reply + data.get("content", ""))
@@ -115,3 +130,14 @@ def wait_for_reply(events: Iterator[dict], message: str) -> str:
                 raise ReplyError("the turn ended without any reply text")
             return reply
     raise ReplyError("event stream ended before the reply completed")
+
+
+def wait_for_reported_error(events: Iterator[dict], message: str) -> str | None:
+    """Consume the turn answering ``message`` until Hive reports an error; returns its text,
+    or None when the turn ended normally (the queen waits for input again)."""
+    for kind, data in turn_events(events, message):
+        if kind in ERROR_REPORTED_EVENTS:
+            return str(data.get("error") or kind)
+        if kind == "client_input_requested":
+            return None
+    raise ReplyError("event stream ended without an error event")

@@ -2,19 +2,20 @@
 
 Chaos experiments ask "what did users feel?" before, during and after a fault, so the load
 that runs beside them logs each request (wall-clock end time, type, name, response time,
-outcome) and the windows are cut afterwards from exact values.
+outcome) and the windows are cut afterwards. A window's percentiles follow the gate's rule
+(:class:`~hive_resilience.loadrun.latency.RequestTally`), so a phase's p99 and the run's
+gated p99 are the same measure.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE
+from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE, RequestTally
 
 COLUMNS = ("timestamp", "request_type", "name", "response_time_ms", "failed")
 
@@ -32,7 +33,7 @@ class RequestLogWriter:
     """Appends requests to a CSV file; ``flush()`` makes them visible to readers."""
 
     def __init__(self, path: Path) -> None:
-        self._handle: TextIO = open(path, "w", newline="")
+        self._handle: TextIO = open(path, "w", newline="")  # noqa: SIM115  (open for the whole run, closed by close())
         self._writer = csv.writer(self._handle)
         self._writer.writerow(COLUMNS)
 
@@ -59,21 +60,23 @@ def read_request_log(path: Path) -> list[LoggedRequest]:
 
 
 def window_figures(requests: list[LoggedRequest], start: float, end: float) -> dict:
-    """RPS, error ratio and exact p50/p95/p99 of the HTTP requests that ended in [start, end)."""
-    inside = [r for r in requests if start <= r.timestamp < end and r.request_type != JOURNEY_REQUEST_TYPE]
+    """RPS, error ratio and p50/p95/p99 of the HTTP requests that ended in [start, end)."""
+    inside = RequestTally()
     replies = [r for r in requests if start <= r.timestamp < end and r.request_type == JOURNEY_REQUEST_TYPE]
-    times = sorted(r.response_time_ms for r in inside)
+    for r in requests:
+        if start <= r.timestamp < end and r.request_type != JOURNEY_REQUEST_TYPE:
+            inside.record(r.response_time_ms, r.failed)
     span_s = max(end - start, 1e-9)
     return {
         "start": start,
         "end": end,
-        "requests": len(inside),
-        "failures": sum(r.failed for r in inside),
-        "rps": len(inside) / span_s,
-        "error_ratio": sum(r.failed for r in inside) / len(inside) if inside else None,
-        "p50_ms": _nearest_rank(times, 50),
-        "p95_ms": _nearest_rank(times, 95),
-        "p99_ms": _nearest_rank(times, 99),
+        "requests": inside.requests,
+        "failures": inside.failures,
+        "rps": inside.requests / span_s,
+        "error_ratio": inside.error_ratio,
+        "p50_ms": inside.percentile_ms(50),
+        "p95_ms": inside.percentile_ms(95),
+        "p99_ms": inside.percentile_ms(99),
         "replies": len(replies),
         "reply_failures": sum(r.failed for r in replies),
     }
@@ -84,8 +87,3 @@ def whole_run_failures(phases: dict[str, dict]) -> tuple[int, int]:
     return (sum(phase["failures"] for phase in phases.values()),
             sum(phase["reply_failures"] for phase in phases.values()))
 
-
-def _nearest_rank(ordered: list[float], percentile: float) -> float | None:
-    if not ordered:
-        return None
-    return ordered[max(0, math.ceil(percentile / 100 * len(ordered)) - 1)]
