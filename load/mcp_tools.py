@@ -1,13 +1,20 @@
-"""McpToolsUser: an agent runtime calling the aden-tools MCP server over streamable HTTP."""
+"""McpToolsUser: an agent runtime calling an MCP server's tools over streamable HTTP.
+
+The server is aden-tools unless the scenario says otherwise: a scenario's ``tools`` name
+any server's tools, and ``--mcp-host`` (or the class's ``host``) points at it.
+"""
 
 from __future__ import annotations
 
+import difflib
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from locust import FastHttpUser, tag, task
 from locust.contrib.fasthttp import ResponseContextManager
 
+from hive_resilience.clients.mcp_client import McpClient
 from hive_resilience.clients.mcp_protocol import (
     ENDPOINT,
     SESSION_HEADER,
@@ -16,21 +23,30 @@ from hive_resilience.clients.mcp_protocol import (
     McpProtocol,
 )
 from hive_resilience.loadrun import locust_plugin  # noqa: F401  (registers the suite's Locust listeners)
+from hive_resilience.loadrun.scenario import ScenarioError, ToolCall
+from hive_resilience.loadrun.users import ScenarioUser
 from hive_resilience.target.embedded import LOOPBACK, TargetPorts
 from hive_resilience.target.offline_tools import OFFLINE_TOOL_CALLS
 
 DEFAULT_MCP_URL = f"http://{LOOPBACK}:{TargetPorts().mcp}"
+DEFAULT_TOOLS = tuple(ToolCall(name=name, arguments=arguments) for name, arguments in OFFLINE_TOOL_CALLS)
+"""The mix of a scenario that names no tools: aden-tools' offline calls, equally often."""
+TOOLS_CHECK_TIMEOUT_S = 10.0
+
+logger = logging.getLogger(__name__)
 
 
-class McpToolsUser(FastHttpUser):
-    """Speaks MCP as Hive's agents do: initialize, list tools, call offline tools, close.
+class McpToolsUser(FastHttpUser, ScenarioUser):
+    """Speaks MCP as Hive's agents do: initialize, list tools, call the scenario's tools, close.
 
-    Each user holds one MCP session (``Mcp-Session-Id``), re-initializes when the server has
-    forgotten it (HTTP 404), and counts JSON-RPC errors and tool error payloads as failures,
-    since the tools server answers both with HTTP 200.
+    Each user holds one MCP session (``Mcp-Session-Id``, when the server is stateful),
+    re-initializes when the server has forgotten it (HTTP 404), and counts JSON-RPC errors
+    and tool error payloads as failures, since MCP servers answer both with HTTP 200.
     """
 
     mcp_host = DEFAULT_MCP_URL
+    tools: tuple[ToolCall, ...] = DEFAULT_TOOLS
+    tool_weights: tuple[int, ...] = tuple(tool.weight for tool in DEFAULT_TOOLS)
 
     @classmethod
     def configure(cls, config, scenario, options) -> None:
@@ -38,6 +54,10 @@ class McpToolsUser(FastHttpUser):
         # FastHttpUser needs a host; MCP requests use absolute URLs so Locust's --host,
         # which Locust applies to every class, cannot redirect them to the Hive API.
         cls.host = cls.mcp_host
+        cls.tools = config.tools or DEFAULT_TOOLS
+        cls.tool_weights = tuple(tool.weight for tool in cls.tools)
+        if not getattr(options, "worker", False):  # a worker's master has checked before sending it users
+            check_tools_offered(cls.mcp_host, (tool.name for tool in cls.tools))
 
     @classmethod
     def target_url(cls) -> str:
@@ -50,11 +70,12 @@ class McpToolsUser(FastHttpUser):
 
     def on_stop(self) -> None:
         # The server keeps unclosed sessions for 30 minutes and refuses new ones past 10,000.
+        # A server may refuse client-ended sessions with 405; a stateless one has no session.
         if self.protocol.session_id:
             with self._send("DELETE", None, "mcp session delete") as response:
-                if response.status_code not in (200, 202, 204, 404):
+                if response.status_code not in (200, 202, 204, 404, 405):
                     response.failure(f"DELETE answered HTTP {response.status_code}")
-            self.protocol.session_id = None
+            self.protocol.forget_session()
 
     @tag("tools-list")
     @task(1)
@@ -63,9 +84,9 @@ class McpToolsUser(FastHttpUser):
 
     @tag("tools-call")
     @task(10)
-    def call_offline_tool(self) -> None:
-        tool, arguments = random.choice(OFFLINE_TOOL_CALLS)
-        self._rpc("tools/call", {"name": tool, "arguments": arguments}, f"mcp tools/call {tool}", tool=True)
+    def call_tool(self) -> None:
+        tool = random.choices(self.tools, weights=self.tool_weights)[0]
+        self._rpc("tools/call", {"name": tool.name, "arguments": tool.arguments}, f"mcp tools/call {tool.name}", tool=True)
 
     def _initialize(self) -> bool:
         """Open an MCP session; False (and a recorded failure) when the server refuses."""
@@ -88,7 +109,7 @@ class McpToolsUser(FastHttpUser):
         self, method: str, params: dict | None, name: str, tool: bool = False,
         check: Callable[[dict], str | None] = lambda _: None,
     ) -> None:
-        if not self.protocol.session_id and not self._initialize():
+        if not self.protocol.initialized and not self._initialize():
             return None
         request_id, body = self.protocol.request(method, params)
         with self._send("POST", body, name) as response:
@@ -106,6 +127,34 @@ class McpToolsUser(FastHttpUser):
         return self.client.request(
             method, self.endpoint, data=body, headers=self.protocol.headers(), name=name, catch_response=True
         )
+
+
+def check_tools_offered(mcp_url: str, names: Iterable[str]) -> None:
+    """Raise ScenarioError when the server's ``tools/list`` lacks a tool the scenario calls.
+
+    A server that cannot be reached is not checked: the users then fail as they would
+    without the check, and the run reports that server as down rather than the scenario
+    as wrong.
+    """
+    try:
+        with McpClient(mcp_url, timeout_s=TOOLS_CHECK_TIMEOUT_S) as client:
+            offered = sorted(tool["name"] for tool in client.list_tools())
+    except McpError as error:
+        logger.warning("McpToolsUser: cannot check the scenario's tools against %s: %s", mcp_url, error)
+        return
+    unknown = sorted(set(names) - set(offered))
+    if not unknown:
+        return
+    close = difflib.get_close_matches(unknown[0], offered, n=1)
+    if close:
+        hint = f"did you mean {close[0]!r}?"
+    elif len(offered) <= 10:
+        hint = f"it offers {', '.join(offered) or 'none'}"
+    else:
+        hint = f"it offers {len(offered)} others (see its tools/list)"
+    raise ScenarioError(
+        f"{mcp_url} offers no tool {' or '.join(map(repr, unknown))} for McpToolsUser to call; {hint}"
+    )
 
 
 def _reply(response) -> McpHttpReply:

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from hive_resilience.paths import REPO_ROOT
+from hive_resilience.paths import LOAD_DIR
 
 HIVE_RESILIENCE = [sys.executable, "-m", "hive_resilience.cli"]
-LOAD_DIR = str(REPO_ROOT / "load")
 
 
 def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -44,7 +43,7 @@ def test_invalid_scenario_file_names_file_and_key(tmp_path, write_scenario):
 
 def test_locust_with_an_invalid_scenario_exits_with_the_same_message(tmp_path, write_scenario):
     path = write_scenario("users: 1\nspawn_rate: 1\nduration: 1s\nuserz: 1\n")
-    result = subprocess.run([sys.executable, "-m", "locust", "-f", LOAD_DIR, "--headless", "--scenario", str(path)],
+    result = subprocess.run([sys.executable, "-m", "locust", "-f", str(LOAD_DIR), "--headless", "--scenario", str(path)],
                             capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert result.returncode == 2
     assert f"hive-resilience: {path}: unknown key 'userz'" in result.stderr

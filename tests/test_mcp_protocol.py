@@ -7,6 +7,7 @@ import json
 import pytest
 
 from hive_resilience.clients.mcp_protocol import (
+    PROTOCOL_VERSION,
     McpError,
     McpHttpReply,
     McpProtocol,
@@ -21,10 +22,14 @@ def sse_reply(message: dict, status: int = 200, session_id: str | None = None) -
     return McpHttpReply(status, SSE, f"event: message\ndata: {json.dumps(message)}\n\n", session_id)
 
 
-def initialized_protocol() -> McpProtocol:
+def initialize_result(request_id: int, version: str = PROTOCOL_VERSION) -> dict:
+    return {"jsonrpc": "2.0", "id": request_id, "result": {"protocolVersion": version}}
+
+
+def initialized_protocol(session_id: str | None = "s1", version: str = PROTOCOL_VERSION) -> McpProtocol:
     protocol = McpProtocol()
     request_id, _ = protocol.initialize_request()
-    protocol.accept_initialize(sse_reply({"jsonrpc": "2.0", "id": request_id, "result": {}}, session_id="s1"), request_id)
+    protocol.accept_initialize(sse_reply(initialize_result(request_id, version), session_id=session_id), request_id)
     return protocol
 
 
@@ -35,11 +40,22 @@ def test_initialize_keeps_the_session_id_and_later_requests_send_it():
     assert "text/event-stream" in headers["Accept"] and "application/json" in headers["Accept"]
 
 
-def test_initialize_without_a_session_header_is_an_error():
+def test_initialize_without_a_session_header_opens_a_stateless_session():
+    protocol = initialized_protocol(session_id=None)
+    assert protocol.initialized
+    assert "Mcp-Session-Id" not in protocol.headers()
+
+
+def test_later_requests_carry_the_version_the_server_chose():
+    assert McpProtocol().headers().get("MCP-Protocol-Version") is None
+    assert initialized_protocol(version="2025-03-26").headers()["MCP-Protocol-Version"] == "2025-03-26"
+
+
+def test_initialize_without_a_protocol_version_is_an_error():
     protocol = McpProtocol()
     request_id, _ = protocol.initialize_request()
-    with pytest.raises(McpError, match="Mcp-Session-Id"):
-        protocol.accept_initialize(sse_reply({"jsonrpc": "2.0", "id": request_id, "result": {}}), request_id)
+    with pytest.raises(McpError, match="protocolVersion"):
+        protocol.accept_initialize(sse_reply({"jsonrpc": "2.0", "id": request_id, "result": {}}, session_id="s1"), request_id)
 
 
 def test_request_ids_are_unique_within_a_session():
@@ -62,7 +78,7 @@ def test_http_404_expires_the_session():
     request_id, _ = protocol.request("tools/list")
     with pytest.raises(McpSessionExpired):
         protocol.read_result(McpHttpReply(404, "application/json", "{}"), request_id)
-    assert protocol.session_id is None
+    assert protocol.session_id is None and not protocol.initialized
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,10 @@ Declared in an experiment's ``controls`` block, it
 - enforces the tolerances of probes inside the method, which Chaos Toolkit itself only records:
   a method probe that fails or misses its tolerance interrupts the experiment (rollbacks still
   run) and marks the journal deviated, so `chaos run` exits non-zero;
-- as a safety net, undoes any fault still in place at the end (LLM stub, fault proxy, nftables,
-  stopped or missing components) and records what it had to undo;
+- as a safety net, sweeps the fault registry at the end (:mod:`hive_resilience.target.fault_registry`):
+  every registered kind is checked in every place, whatever is still in place is undone and
+  checked again, and the journal records per kind what was undone, what could not be checked
+  and what is still there; "no fault left behind" only when every check ran and passed;
 - writes the journal and a Markdown summary to ``reports/<timestamp>-chaos-<title>/``.
 
 Arguments (all optional): ``scenario`` (default ``steady``), ``baseline_s`` (10), ``after_s``
@@ -26,11 +28,9 @@ from __future__ import annotations
 
 import json
 import re
-import signal
-import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from chaoslib.exceptions import InterruptExecution
@@ -38,19 +38,19 @@ from chaoslib.hypothesis import within_tolerance
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
 from hive_resilience.chaos.context import api_url, mcp_url, target_dir
-from hive_resilience.chaos.summary import render_summary
-from hive_resilience.clients import http_client
+from hive_resilience.chaos.summary import left_behind, render_summary
+from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
 from hive_resilience.loadrun.request_log import (
     read_request_log,
     whole_run_failures,
     window_figures,
 )
-from hive_resilience.loadrun.run import start_locust
-from hive_resilience.loadrun.summary import SUMMARY_FILE, new_run_dir
-from hive_resilience.target import netfaults
+from hive_resilience.loadrun.summary import SUMMARY_FILE, new_run_dir, read_summary
+from hive_resilience.target import fault_registry
 from hive_resilience.target.embedded import EmbeddedTarget, TargetError
 
 LOAD_STOP_TIMEOUT_S = 60
+LOAD_USER_STOP_TIMEOUT_S = 5
 JOURNAL_KEY = "hive_resilience"
 
 
@@ -63,7 +63,7 @@ class ExperimentRecord:
     started_at: float = field(default_factory=time.time)
     method_started_at: float | None = None
     method_ended_at: float | None = None
-    load_process: subprocess.Popen | None = None
+    load_process: LocustProcess | None = None
     request_log: Path | None = None
     target_dir: Path | None = None
     """The embedded target's folder; its state file, not a cached object, says what runs now."""
@@ -97,7 +97,7 @@ def before_experiment_control(context: Experiment, configuration: Configuration 
     if load:
         _start_load(record, configuration, scenario)
         time.sleep(baseline_s)
-        if record.load_process.poll() is not None:
+        if record.load_process.exit_code is not None:
             raise InterruptExecution(f"the background load exited early; see {record.run_dir / 'load' / 'locust.log'}")
 
 
@@ -141,7 +141,7 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
     if record is None:
         return
     try:
-        undone = _undo_leftover_faults(EmbeddedTarget.attach(record.target_dir)) if record.target_dir else []
+        faults = _sweep_leftover_faults(EmbeddedTarget.attach(record.target_dir)) if record.target_dir else None
         load = _stop_load(record) if record.load_process else None
     finally:
         if record.started_target:
@@ -158,11 +158,13 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
     if broken:
         state["deviated"] = True
         print(f"hive-resilience: promise broken: {broken}", file=sys.stderr)
-    state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "undone_at_end": undone,
+    state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "faults_at_end": faults,
+                          "undone_at_end": [item for kind in faults or [] for item in kind["undone"]],
                           "method_probes_missed": record.method_misses, "failure_budget_broken": broken,
                           "steady_state_missed_before": missed_before}
     (record.run_dir / "journal.json").write_text(json.dumps(state, indent=2, default=str))
     (record.run_dir / "summary.md").write_text(render_summary(state))
+    print(f"hive-resilience: {left_behind(state[JOURNAL_KEY])}", file=sys.stderr)
     print(f"hive-resilience: chaos report in {record.run_dir}", file=sys.stderr)
 
 
@@ -202,72 +204,35 @@ def _start_load(record: ExperimentRecord, configuration: Configuration, scenario
     load_dir = record.run_dir / "load"
     load_dir.mkdir()
     record.request_log = load_dir / "requests.csv"
-    args = ["--headless", "--only-summary", "--stop-timeout", "5", "--scenario", scenario,
-            "--host", api_url(configuration), "--mcp-host", mcp_url(configuration),
-            "--report-dir", str(load_dir), "--request-log", str(record.request_log)]
-    with open(load_dir / "locust.log", "w") as log:
-        record.load_process = start_locust(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    command = LocustCommand(scenario=scenario, host=api_url(configuration), mcp_host=mcp_url(configuration),
+                            stop_timeout_s=LOAD_USER_STOP_TIMEOUT_S, report_dir=load_dir,
+                            request_log=record.request_log)
+    # In the `chaos run` process group: whoever ends that run by its group ends its load too.
+    record.load_process = LocustProcess(command, load_dir / "locust.log", own_process_group=False)
 
 
 def _stop_load(record: ExperimentRecord) -> dict:
     """Let the load run ``after_s`` more, stop it as Ctrl-C would, and cut the phase windows."""
-    process = record.load_process
-    if process.poll() is None:
-        time.sleep(record.after_s)
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=LOAD_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    record.load_process.stop(until=time.monotonic() + record.after_s, interrupt_grace_s=LOAD_STOP_TIMEOUT_S)
     stopped_at = time.time()
     requests = read_request_log(record.request_log) if record.request_log.is_file() else []
     method_start = record.method_started_at or stopped_at
     method_end = record.method_ended_at or stopped_at
     summary_path = record.run_dir / "load" / SUMMARY_FILE
-    verdict = json.loads(summary_path.read_text()) if summary_path.is_file() else {}
+    verdict = read_summary(summary_path) if summary_path.is_file() else None
     return {
         "phases": {
             "baseline": window_figures(requests, record.started_at, method_start),
             "during_fault": window_figures(requests, method_start, method_end),
             "after_recovery": window_figures(requests, method_end, stopped_at),
         },
-        "slo_passed": verdict.get("passed"),
-        "failed_slos": [v["label"] for v in verdict.get("slos", []) if v["status"] == "fail"],
+        "slo_passed": verdict.passed if verdict else None,
+        "failed_slos": [v.label for v in verdict.slos if v.failed] if verdict else [],
         "report_dir": str(record.run_dir / "load"),
     }
 
 
-def _undo_leftover_faults(target: EmbeddedTarget) -> list[str]:
-    """Whatever fault is still in place (an interrupted run, a missing rollback), undone."""
-    undone = []
-    for name, admin_url, healthy in (
-        ("LLM stub faults", f"{target.llm_url}/admin/faults", {"first_token_delay_ms": 0, "token_delay_ms": 0,
-                                                               "failure_ratio": 0, "outage": False}),
-        ("fault proxy faults", f"{target.proxy_admin_url}/admin/faults", {"latency_ms": 0, "jitter_ms": 0}),
-    ):
-        if name.startswith("fault proxy") and not target.state.fault_proxy:
-            continue
-        try:
-            if http_client.call("GET", admin_url).json != healthy:
-                http_client.call("POST", f"{admin_url}/reset")
-                undone.append(f"reset {name}")
-        except OSError:
-            pass
-    try:
-        if netfaults.clear():
-            undone.append("removed the nftables table")
-    except netfaults.NetworkFaultError:
-        pass
-    for component in target.components:
-        recorded = target.state.components.get(component)
-        members = recorded.group_members() if recorded else []
-        for member in members:
-            if member.status() == "stopped":
-                member.send_signal(signal.SIGCONT)
-                undone.append(f"resumed frozen {component}")
-        if not (recorded and recorded.process()):
-            target.start_component(component)
-            target.wait_until_ready(component)
-            undone.append(f"restarted {component}")
-    return undone
+def _sweep_leftover_faults(target: EmbeddedTarget) -> list[dict]:
+    """Every registered fault kind checked, what is still in place (an interrupted run, a missing
+    rollback) undone; per kind what was undone, not checked, or is still there."""
+    return [asdict(outcome) for outcome in fault_registry.FAULTS.sweep(target)]

@@ -20,6 +20,9 @@ from hive_resilience.clients.mcp_protocol import (
     McpSessionExpired,
 )
 
+MAX_LIST_PAGES = 100
+"""A server whose cursor never ends must not hang a probe."""
+
 
 class McpClient:
     """One MCP session against ``base_url`` (e.g. ``http://127.0.0.1:4001``)."""
@@ -45,22 +48,31 @@ class McpClient:
         return result
 
     def list_tools(self) -> list[dict]:
-        return self._call("tools/list", None)["tools"]
+        """Every tool the server offers, following ``nextCursor`` across pages."""
+        tools: list[dict] = []
+        params: dict | None = None
+        for _ in range(MAX_LIST_PAGES):
+            page = self._call("tools/list", params)
+            tools += page.get("tools", [])
+            if not page.get("nextCursor"):
+                return tools
+            params = {"cursor": page["nextCursor"]}
+        raise McpError(f"tools/list did not end within {MAX_LIST_PAGES} pages")
 
     def call_tool(self, name: str, arguments: dict | None = None) -> dict:
         """The tool's result; a tool that reports an error raises McpError."""
         return self._call("tools/call", {"name": name, "arguments": arguments or {}}, tool=True)
 
     def close(self) -> None:
-        """End the session on the server (it keeps unclosed ones for 30 minutes)."""
+        """End the session on the server (it keeps unclosed ones for 30 minutes); a stateless one has none."""
         if self.protocol.session_id:
             try:
                 self._send("DELETE", None)
             finally:
-                self.protocol.session_id = None
+                self.protocol.forget_session()
 
     def _call(self, method: str, params: dict | None, tool: bool = False) -> dict:
-        if not self.protocol.session_id:
+        if not self.protocol.initialized:
             self.initialize()
         for attempt in (1, 2):
             request_id, body = self.protocol.request(method, params)

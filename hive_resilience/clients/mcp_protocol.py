@@ -2,9 +2,10 @@
 
 It holds no HTTP library so that the Locust user (gevent, FastHttpSession) and the blocking
 client used by chaos probes and tests share one implementation of the protocol rules:
-``Accept`` both JSON and SSE, keep ``Mcp-Session-Id`` from ``initialize``, unique JSON-RPC
-ids (duplicates in flight hang the server), replies that may arrive as SSE, and tool failures
-that arrive as HTTP 200.
+``Accept`` both JSON and SSE, keep ``Mcp-Session-Id`` when ``initialize`` assigns one (a
+stateless server assigns none), send the negotiated ``MCP-Protocol-Version`` after it, unique
+JSON-RPC ids (duplicates in flight hang the server), replies that may arrive as SSE or plain
+JSON, and tool failures that arrive as HTTP 200.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from hive_resilience.clients.sse import parse_sse
 PROTOCOL_VERSION = "2025-06-18"
 ENDPOINT = "/mcp"
 SESSION_HEADER = "Mcp-Session-Id"
+VERSION_HEADER = "MCP-Protocol-Version"
 
 
 class McpError(Exception):
@@ -44,14 +46,26 @@ class McpProtocol:
     def __init__(self, client_name: str = "hive-resilience") -> None:
         self.client_name = client_name
         self.session_id: str | None = None
+        self.protocol_version: str | None = None
+        """The version the server chose in ``initialize``; None until then."""
         self._ids = itertools.count(1)
+
+    @property
+    def initialized(self) -> bool:
+        return self.protocol_version is not None
 
     def headers(self) -> dict[str, str]:
         headers = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
         if self.session_id:
             headers[SESSION_HEADER] = self.session_id
-            headers["MCP-Protocol-Version"] = PROTOCOL_VERSION
+        if self.protocol_version:
+            headers[VERSION_HEADER] = self.protocol_version
         return headers
+
+    def forget_session(self) -> None:
+        """Back to uninitialized: the next request must be ``initialize``."""
+        self.session_id = None
+        self.protocol_version = None
 
     def request(self, method: str, params: dict | None = None) -> tuple[int, str]:
         """A JSON-RPC request body with a fresh id; returns (id, body)."""
@@ -62,7 +76,7 @@ class McpProtocol:
         return request_id, json.dumps(message)
 
     def initialize_request(self) -> tuple[int, str]:
-        self.session_id = None
+        self.forget_session()
         return self.request(
             "initialize",
             {
@@ -77,17 +91,19 @@ class McpProtocol:
         return json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"})
 
     def accept_initialize(self, reply: McpHttpReply, request_id: int) -> dict:
-        """Check an ``initialize`` reply and keep the session id it assigns."""
+        """Check an ``initialize`` reply; keep the version it chose and the session id it assigns, if any."""
         result = self.read_result(reply, request_id)
-        if not reply.session_id:
-            raise McpError(f"initialize answered without an {SESSION_HEADER} header")
-        self.session_id = reply.session_id
+        version = result.get("protocolVersion")
+        if not isinstance(version, str) or not version:
+            raise McpError("initialize result has no protocolVersion")
+        self.session_id = reply.session_id or None
+        self.protocol_version = version
         return result
 
     def read_result(self, reply: McpHttpReply, request_id: int) -> dict:
         """The ``result`` of the reply to ``request_id``; raises McpError for anything else."""
         if reply.status == 404 and self.session_id:
-            self.session_id = None
+            self.forget_session()
             raise McpSessionExpired("HTTP 404: the server does not know this MCP session")
         if reply.status != 200:
             raise McpError(f"HTTP {reply.status}: {reply.text[:200]}")

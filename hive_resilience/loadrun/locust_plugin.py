@@ -24,7 +24,6 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
-from hive_resilience.loadrun import summary as report
 from hive_resilience.loadrun.latency import LatencyBook
 from hive_resilience.loadrun.request_log import RequestLogWriter
 from hive_resilience.loadrun.resources import (
@@ -34,11 +33,24 @@ from hive_resilience.loadrun.resources import (
 )
 from hive_resilience.loadrun.scenario import Scenario, ScenarioError, load_scenario
 from hive_resilience.loadrun.slo import (
-    SloVerdict,
     all_held,
     evaluate_request_slos,
     evaluate_resource_slos,
 )
+from hive_resilience.loadrun.summary import (
+    SCHEMA_VERSION,
+    RunSummary,
+    ScenarioRecord,
+    generator_figures,
+    new_run_dir,
+    request_rows,
+    saturation_warnings,
+    verdict_lines,
+    worker_figures,
+    write_junit,
+    write_summary,
+)
+from hive_resilience.paths import LOAD_DIR
 
 CPU_SAMPLE_INTERVAL_S = 2.0
 SESSIONS_CREATED_REQUEST = "POST /api/sessions"
@@ -97,16 +109,16 @@ def apply_scenario(environment: Environment, **_: object) -> None:
     if options is None:
         return
     try:
-        scenario = load_scenario(options.scenario, options.duration)
+        scenario = load_scenario(options.scenario, options.duration, _locustfiles(environment))
+        _configure_user_classes(environment, scenario, options)
     except ScenarioError as error:
         sys.stderr.write(f"hive-resilience: {error}\n")
         sys.exit(2)
     RUN.scenario = scenario
-    _configure_user_classes(environment, scenario, options)
     if environment.shape_class is not None:
         environment.shape_class.stages = scenario.stages
     if not isinstance(environment.runner, WorkerRunner):
-        RUN.report_dir = Path(options.report_dir) if options.report_dir else report.new_run_dir(scenario.name)
+        RUN.report_dir = Path(options.report_dir) if options.report_dir else new_run_dir(scenario.name)
         RUN.report_dir.mkdir(parents=True, exist_ok=True)
         if not options.html_file:
             options.html_file = str(RUN.report_dir / "locust.html")
@@ -118,8 +130,17 @@ def apply_scenario(environment: Environment, **_: object) -> None:
             _start_request_log(environment, Path(options.request_log))
 
 
+def _locustfiles(environment: Environment) -> list[Path]:
+    """The files this Locust loaded (``-f``): the user classes a scenario may name live there."""
+    return [Path(path) for path in environment.parsed_locustfiles or ()] or [LOAD_DIR]
+
+
 def _configure_user_classes(environment: Environment, scenario: Scenario, options) -> None:
-    """Weights, waits and hosts from the scenario; classes it does not use are dropped."""
+    """Weights, waits and hosts from the scenario; classes it does not use are dropped.
+
+    A class's ``configure`` raises ScenarioError when its target cannot run the scenario
+    (McpToolsUser: a tool the server does not offer), before any load starts.
+    """
     selected = []
     for user_class in environment.user_classes:
         config = scenario.user_classes.get(user_class.__name__)
@@ -215,13 +236,13 @@ def gate(environment: Environment, **_: object) -> None:
         # gate see every request.
         environment.runner.quit()
     summary = build_summary(environment)
-    report.write_summary(RUN.report_dir, summary)
-    report.write_junit(RUN.report_dir, RUN.scenario.name, [SloVerdict(**v) for v in summary["slos"]])
-    print("\n".join(report.verdict_lines(summary)), flush=True)
-    environment.process_exit_code = 0 if summary["passed"] else 1
+    write_summary(RUN.report_dir, summary)
+    write_junit(RUN.report_dir, RUN.scenario.name, summary.slos)
+    print("\n".join(verdict_lines(summary)), flush=True)
+    environment.process_exit_code = 0 if summary.passed else 1
 
 
-def build_summary(environment: Environment) -> dict:
+def build_summary(environment: Environment) -> RunSummary:
     scenario = RUN.scenario
     assert scenario is not None and RUN.report_dir is not None
     ended_at = time.time()
@@ -230,40 +251,36 @@ def build_summary(environment: Environment) -> dict:
     verdicts = evaluate_request_slos(slos, RUN.book, duration_s)
     resources = _resources(environment)
     verdicts += evaluate_resource_slos(slos, resources["figures"] if resources else None)
-    generator = report.generator_figures(RUN.cpu_samples)
+    generator = generator_figures(RUN.cpu_samples)
     workers = {
-        worker_id: report.worker_figures(RUN.worker_requests.get(worker_id, {}), RUN.worker_cpu_samples.get(worker_id, []))
+        worker_id: worker_figures(RUN.worker_requests.get(worker_id, {}), RUN.worker_cpu_samples.get(worker_id, []))
         for worker_id in sorted(RUN.worker_requests.keys() | RUN.worker_cpu_samples.keys())
     }
     if workers:  # the pooled mean hides a saturated worker among idle ones
         generator["saturated"] = any(figures["saturated"] for figures in workers.values())
     exceptions = sum(entry["count"] for entry in environment.runner.exceptions.values()) if environment.runner else 0
-    warnings = report.saturation_warnings(generator, workers)
+    warnings = saturation_warnings(generator, workers)
     if exceptions:
         warnings.append(f"{exceptions} exceptions in load user code (see Locust's log); the measurement is not trustworthy")
-    return {
-        "scenario": {
-            "name": scenario.name,
-            "description": scenario.description,
-            "stages": [stage.model_dump() for stage in scenario.stages],
-            "duration_s": scenario.duration_s,
-            "compressed_from_s": scenario.compressed_from_s,
-        },
-        "targets": RUN.targets,
-        "embedded_target": resources is not None,
-        "started_at": RUN.started_at,
-        "ended_at": ended_at,
-        "duration_s": duration_s,
-        "requests": report.request_rows(RUN.book, duration_s),
-        "generator": generator,
-        "workers": workers,
-        "resources": resources,
-        "slos": [verdict.to_dict() for verdict in verdicts],
-        "warnings": warnings,
-        "regression_budgets": scenario.regression_budgets.model_dump(),
-        "passed": all_held(verdicts) and not exceptions,
-        "report_dir": str(RUN.report_dir),
-    }
+    return RunSummary(
+        schema_version=SCHEMA_VERSION,
+        scenario=ScenarioRecord(name=scenario.name, description=scenario.description, stages=list(scenario.stages),
+                                duration_s=scenario.duration_s, compressed_from_s=scenario.compressed_from_s),
+        targets=RUN.targets,
+        embedded_target=resources is not None,
+        started_at=RUN.started_at,
+        ended_at=ended_at,
+        duration_s=duration_s,
+        requests=request_rows(RUN.book, duration_s),
+        generator=generator,
+        workers=workers,
+        resources=resources,
+        slos=verdicts,
+        warnings=warnings,
+        regression_budgets=scenario.regression_budgets,
+        passed=all_held(verdicts) and not exceptions,
+        report_dir=str(RUN.report_dir),
+    )
 
 
 def _resources(environment: Environment) -> dict | None:

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -21,25 +22,28 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
+    create_model,
     field_validator,
     model_validator,
 )
 
-from hive_resilience.paths import REPO_ROOT
+from hive_resilience.loadrun.metrics import (
+    METRICS,
+    MetricSpec,
+    compared_metrics,
+    metric,
+)
+from hive_resilience.loadrun.user_discovery import discover_user_classes
+from hive_resilience.paths import LOAD_DIR, REPO_ROOT
 
 SCENARIOS_DIR = Path(os.environ.get("HIVE_RESILIENCE_SCENARIOS_DIR", REPO_ROOT / "scenarios"))
 
-USER_CLASS_NAMES = ("HiveApiUser", "McpToolsUser")
 AGGREGATED = "Aggregated"
 """The request name Locust gives the total over all requests; SLOs use the same name."""
 
-Metric = Literal[
-    # Per request name (or the aggregate), from the exact response times:
-    "error_ratio", "requests", "rps", "p50_ms", "p90_ms", "p95_ms", "p99_ms", "max_ms",
-    # For the whole embedded target, from its sampled processes:
-    "rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session",
-]
-RESOURCE_METRICS = ("rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session")
+Metric = Literal[tuple(spec.name for spec in METRICS)]  # type: ignore[valid-type]
+"""The metric names an SLO may use: those of the metric table, so pydantic names them all on a typo."""
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 
@@ -87,12 +91,41 @@ class Stage(_Strict):
         return parse_duration_s(value)  # type: ignore[arg-type]
 
 
+class ToolCall(_Strict):
+    """One entry of McpToolsUser's tool mix: call ``name`` with ``arguments``, in proportion to ``weight``.
+
+    The names are checked against the server's ``tools/list`` before the load starts, so a
+    scenario written for one MCP server fails at once against another.
+    """
+
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    weight: int = Field(default=1, ge=0)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value or value.split() != [value]:
+            raise ValueError("a tool name is one word, spelled as tools/list spells it")
+        return value
+
+
 class UserClassConfig(_Strict):
     """How much of the load one user class carries, where it sends it and how long it thinks."""
 
     weight: int = Field(default=1, ge=0)
     host: str | None = None
     wait_s: tuple[float, float] = (1.0, 3.0)
+    tools: tuple[ToolCall, ...] | None = None
+    """For user classes that call MCP tools (McpToolsUser): the tools and their mix; None means
+    the class's default (McpToolsUser: the offline aden-tools mix). Other classes ignore it."""
+
+    @field_validator("tools")
+    @classmethod
+    def _tools(cls, value: tuple[ToolCall, ...] | None) -> tuple[ToolCall, ...] | None:
+        if value is not None and not any(tool.weight for tool in value):
+            raise ValueError("tools needs at least one entry with a weight above 0")
+        return value
 
     @field_validator("host")
     @classmethod
@@ -125,9 +158,14 @@ class Slo(_Strict):
     def _one_bound(self) -> Slo:
         if (self.max is None) == (self.min is None):
             raise ValueError(f"SLO on {self.metric} needs exactly one of 'max' or 'min'")
-        if self.metric in RESOURCE_METRICS and self.request != AGGREGATED:
+        if self.is_resource and self.request != AGGREGATED:
             raise ValueError(f"resource metric {self.metric} applies to the whole target; drop 'request'")
         return self
+
+    @property
+    def is_resource(self) -> bool:
+        """Whether it is measured on the target's processes rather than on a request's response times."""
+        return metric(self.metric).scope == "resource"
 
     @property
     def key(self) -> tuple[str, str]:
@@ -136,7 +174,7 @@ class Slo(_Strict):
     @property
     def label(self) -> str:
         bound = f"<= {self.max:g}" if self.max is not None else f">= {self.min:g}"
-        scope = "embedded target" if self.metric in RESOURCE_METRICS else self.request
+        scope = "embedded target" if self.is_resource else self.request
         return f"{self.metric} {bound} ({scope})"
 
 
@@ -149,20 +187,34 @@ DEFAULT_SLOS: tuple[Slo, ...] = (
 )
 
 
-class RegressionBudgets(_Strict):
-    """How much worse than a baseline run a new run may be before ``compare`` calls it a regression.
+class _Budgets(_Strict):
+    """What every set of regression budgets offers; its fields come from the metric table."""
 
-    Throughput and latency budgets are relative (percent of the baseline), because their scale
-    depends on the scenario; the error budget is absolute (percentage points), because a
-    relative change of a ratio near zero means nothing (0.01 % to 0.02 % is "+100 %").
-    """
+    def allowance(self, spec: MetricSpec) -> float:
+        """How much worse ``spec`` may get: percent of the baseline, or points for a ratio."""
+        return getattr(self, spec.budget_key)
 
-    rps_drop_percent: float = Field(default=10.0, ge=0, le=100)
-    p95_ms_increase_percent: float = Field(default=15.0, ge=0)
-    p99_ms_increase_percent: float = Field(default=20.0, ge=0)
-    error_ratio_increase_points: float = Field(default=0.5, ge=0, le=100)
-    min_requests: int = Field(default=50, ge=1)
-    """Rows with fewer requests in either run are not judged: the p95 of four requests is noise."""
+
+def _budget_field(spec: MetricSpec) -> tuple[type, object]:
+    # A drop cannot exceed 100 %, nor a ratio 100 points; an increase in percent can.
+    bounded = spec.better == "higher" or spec.budget.in_points
+    return (float, Field(default=spec.budget.default, ge=0, le=100 if bounded else None))
+
+
+RegressionBudgets = create_model(
+    "RegressionBudgets",
+    __base__=_Budgets,
+    __module__=__name__,
+    __doc__="""How much worse than a baseline run a new run may be before ``compare`` calls it a regression.
+
+    One key per metric the metric table gives a budget (``rps_drop_percent``,
+    ``p99_ms_increase_percent``, ``error_ratio_increase_points``...), defaulting to the table's,
+    and ``min_requests``: rows with fewer requests in either run are not judged, since the p95
+    of four requests is noise.
+    """,
+    **{spec.budget_key: _budget_field(spec) for spec in compared_metrics()},
+    min_requests=(int, Field(default=50, ge=1)),
+)
 
 
 class Scenario(_Strict):
@@ -179,10 +231,15 @@ class Scenario(_Strict):
 
     @field_validator("user_classes")
     @classmethod
-    def _known_classes(cls, value: dict[str, UserClassConfig]) -> dict[str, UserClassConfig]:
-        unknown = sorted(set(value) - set(USER_CLASS_NAMES))
+    def _known_classes(cls, value: dict[str, UserClassConfig], info: ValidationInfo) -> dict[str, UserClassConfig]:
+        """Names of ScenarioUser classes in the locustfiles (``locustfiles`` in the validation
+        context, by default ``load/``): whatever the folder defines, no list to keep up to date."""
+        locustfiles = (info.context or {}).get("locustfiles", (LOAD_DIR,))
+        unknown = sorted(set(value) - set(known := discover_user_classes(locustfiles)))
         if unknown:
-            raise ValueError(f"unknown user class {unknown[0]!r}; allowed: {', '.join(USER_CLASS_NAMES)}")
+            where = ", ".join(str(path) for path in locustfiles)
+            raise ValueError(f"unknown user class {unknown[0]!r}; ScenarioUser classes in {where}: "
+                             f"{', '.join(known) or 'none'}")
         if not value or all(config.weight == 0 for config in value.values()):
             raise ValueError("at least one user class needs a weight above 0")
         return value
@@ -225,8 +282,12 @@ def available_scenarios() -> list[str]:
     return sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml"))
 
 
-def load_scenario(name_or_path: str, duration: str | None = None) -> Scenario:
-    """Load and validate a scenario, optionally compressed to ``duration`` (e.g. ``"30s"``)."""
+def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: Sequence[Path] = (LOAD_DIR,)) -> Scenario:
+    """Load and validate a scenario, optionally compressed to ``duration`` (e.g. ``"30s"``).
+
+    ``locustfiles`` (files or folders, as given to ``locust -f``) hold the user classes the
+    scenario may name.
+    """
     path = resolve_scenario_path(name_or_path)
     try:
         raw = yaml.safe_load(path.read_text())
@@ -241,7 +302,7 @@ def load_scenario(name_or_path: str, duration: str | None = None) -> Scenario:
     if simple_keys:
         raw["stages"] = [{key: raw.pop(key) for key in ("duration", "users", "spawn_rate") if key in raw}]
     try:
-        scenario = Scenario.model_validate(raw)
+        scenario = Scenario.model_validate(raw, context={"locustfiles": tuple(locustfiles)})
     except ValidationError as error:
         raise ScenarioError(f"{path}: {_first_problem(error)}") from None
     if duration is not None:
@@ -266,7 +327,7 @@ def _first_problem(error: ValidationError) -> str:
 def _allowed_keys(location: tuple) -> str:
     models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo, "regression_budgets": RegressionBudgets}
     if len(location) > 1:
-        model = models[str(location[0])]
+        model = ToolCall if "tools" in location[:-1] else models[str(location[0])]
         names = [field.alias or name for name, field in model.model_fields.items()]
     else:
         names = [name for name in Scenario.model_fields if name != "compressed_from_s"]
