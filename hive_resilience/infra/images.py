@@ -89,8 +89,8 @@ def base_image() -> str:
 
 
 def pinned_versions() -> dict[str, str]:
-    """The Hive and aden-tools versions pinned in pyproject.toml (the only place they are pinned)."""
-    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    """The Hive and aden-tools versions pyproject.toml pins in its `embedded` extra (the only place they are pinned)."""
+    dependencies = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["embedded"]
     versions = {}
     for package, argument in (("aden-hive", "HIVE_VERSION"), ("aden-tools", "TOOLS_VERSION")):
         pin = next((d for d in dependencies if re.match(rf"{package}(\[|=)", d)), None)
