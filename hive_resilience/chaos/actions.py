@@ -29,7 +29,6 @@ __all__ = [
     "freeze_component",
     "inject_fault",
     "kill_component",
-    "partition_mcp_port",
     "remove_network_faults",
     "reset_llm_faults",
     "reset_proxy_faults",
@@ -170,16 +169,8 @@ def drop_mcp_packets(loss_percent: float = 30, configuration: Configuration = No
     return _apply("packet-loss", configuration, loss_percent=loss_percent)
 
 
-def partition_mcp_port(configuration: Configuration = None) -> int:
-    """Cut the MCP port off entirely with nftables (needs root and nft).
-
-    Returns the MCP port.
-    """
-    return _apply("packet-loss", configuration)
-
-
 def remove_network_faults(configuration: Configuration = None) -> bool:
-    """Delete the suite's nftables table, and with it packet loss and partitions.
+    """Delete the suite's nftables table, and with it any packet loss.
 
     Returns True when there was one.
     """

@@ -100,10 +100,6 @@ def pinned_versions() -> dict[str, str]:
     return versions
 
 
-def _spec(name: str) -> ImageSpec:
-    return next(spec for spec in SPECS if spec.name == name)
-
-
 def _context_files(spec: ImageSpec) -> list[tuple[str, bytes]]:
     """(name in the build context, content) of every file the image's context holds."""
     files = []
