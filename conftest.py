@@ -1,4 +1,8 @@
-"""Browser settings shared by every suite that opens a page (the E2E suite, the report test).
+"""Shared by every suite: the known-defect plugin, and the browser settings of every suite that opens a
+page (the E2E suite, the report test).
+
+``known_defects`` turns ``@pytest.mark.known_defect(...)`` into a strict xfail that only counts when
+the test saw today's pinned wrong behaviour (see that module).
 
 Playwright cannot download its own browsers here, so pytest-playwright launches Debian's
 Chromium; as root it needs ``--no-sandbox``, and the other flags keep it from calling home.
@@ -10,6 +14,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+pytest_plugins = ("known_defects",)
 
 CHROMIUM = Path(os.environ.get("HIVE_RESILIENCE_CHROMIUM", "/usr/bin/chromium"))
 SUPPORTED_BROWSERS = ("chromium",)

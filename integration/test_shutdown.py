@@ -28,6 +28,9 @@ ACCEPTED_MARGIN_S = 0.3
 """A request sent this long before the signal has surely been accepted by the server."""
 SLOW_FIRST_TOKEN_MS = 4000
 READ_ROUTES = ("/api/sessions/history", "/api/queen/profiles", "/api/health")
+SESSIONS = 3
+STREAM_BROKE = "ReplyError: event stream broke"
+"""How a turn cancelled at SIGTERM ends for its client today: the SSE stream breaks, no reply."""
 
 
 @dataclass
@@ -59,7 +62,7 @@ def shutdown(built_images, llm_stub) -> ShutdownRecord:
 
 def _stop_under_traffic(hive: HiveServerContainer, llm_stub) -> ShutdownRecord:
     api = HttpClient(hive.get_url(), timeout_s=GRACE_PERIOD_S + 10)
-    sessions = [api.call("POST", "/api/sessions", {}).json["session_id"] for _ in range(3)]
+    sessions = [api.call("POST", "/api/sessions", {}).json["session_id"] for _ in range(SESSIONS)]
     llm_stub.get_client().call("PUT", "/admin/faults", {"first_token_delay_ms": SLOW_FIRST_TOKEN_MS})
     requests: list[Attempt] = []
     turns: dict[str, str] = {}
@@ -120,8 +123,15 @@ def test_exit_is_clean(shutdown: ShutdownRecord) -> None:
     assert (state["ExitCode"], state["OOMKilled"]) == (0, False), f"exit code {state['ExitCode']}, state {state}"
 
 
-@pytest.mark.xfail(strict=True, reason="Hive 1.0.12 stops every session at SIGTERM ('All sessions stopped'): "
-                                       "turns in flight are cancelled, their SSE streams stay open ~10 s and "
-                                       "break without the reply")
-def test_chat_turns_in_flight_are_finished(shutdown: ShutdownRecord) -> None:
-    assert set(shutdown.turns.values()) == {"replied"}, shutdown.turns
+@pytest.mark.known_defect(
+    "Hive 1.0.12 stops every session at SIGTERM ('All sessions stopped'): turns in flight are cancelled, "
+    "their SSE streams stay open ~10 s and break without the reply")
+def test_chat_turns_in_flight_are_finished(shutdown: ShutdownRecord, known_defect) -> None:
+    def right() -> None:
+        assert set(shutdown.turns.values()) == {"replied"}, shutdown.turns
+
+    def today() -> None:
+        assert len(shutdown.turns) == SESSIONS, shutdown.turns
+        assert all(turn.startswith(STREAM_BROKE) for turn in shutdown.turns.values()), shutdown.turns
+
+    known_defect.check(right, today)

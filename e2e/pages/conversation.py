@@ -11,7 +11,9 @@ from playwright.sync_api import Locator, Page
 REPLY_PREFIX = "Hello from the hive-resilience LLM stub."
 """The LLM stub's replies start with this and end by quoting the user's message."""
 IDLE_PLACEHOLDER = "Message Queen Bee..."
-"""The composer's placeholder once the queen waits for input (busy, it says "Queue a message")."""
+"""The composer's placeholder once the queen waits for input."""
+BUSY_PLACEHOLDER = "Queue a message"
+"""How the composer's placeholder starts while the queen is busy with a turn."""
 
 
 def unique_message(text: str) -> str:
@@ -40,6 +42,10 @@ class QueenConversationPage:
         """
         self.page.locator("p").filter(has_text=REPLY_PREFIX).first.wait_for(timeout=timeout_s * 1000)
         self.wait_until_idle(timeout_s)
+
+    def busy_composer(self) -> Locator:
+        """The composer while the queen is busy: a message sent now would be queued."""
+        return self.page.locator(f'[contenteditable="true"][data-placeholder^="{BUSY_PLACEHOLDER}"]')
 
     @property
     def composer(self) -> Locator:
@@ -77,4 +83,7 @@ class QueenConversationPage:
 
     def visible_error(self) -> Locator:
         """Any error text the conversation shows the user."""
-        return self.page.get_by_text(re.compile(r"(?i)(error|failed|unavailable|try again|could not|couldn't)"))
+        # A flag, not an inline "(?i)": Playwright hands the pattern to the browser, and JavaScript
+        # rejects inline flags (the locator then fails as if no error were shown).
+        error_text = re.compile(r"error|failed|unavailable|try again|could not|couldn't", re.IGNORECASE)
+        return self.page.get_by_text(error_text).filter(visible=True)

@@ -4,7 +4,7 @@ It holds no HTTP library so that the Locust user (gevent, FastHttpSession) and t
 client used by chaos probes and tests share one implementation of the protocol rules:
 ``Accept`` both JSON and SSE, keep ``Mcp-Session-Id`` when ``initialize`` assigns one (a
 stateless server assigns none), send the negotiated ``MCP-Protocol-Version`` after it, unique
-JSON-RPC ids (duplicates in flight hang the server), replies that may arrive as SSE or plain
+JSON-RPC ids (with a duplicate in flight the earlier request never gets its answer), replies that may arrive as SSE or plain
 JSON, and tool failures that arrive as HTTP 200.
 """
 
