@@ -20,7 +20,8 @@ from hive_resilience.clients.http_client import HttpClient
 from hive_resilience.clients.mcp_client import McpClient
 from hive_resilience.clients.mcp_protocol import McpError
 from hive_resilience.infra import images
-from hive_resilience.target import launch
+from hive_resilience.target import agent_wiring, launch
+from hive_resilience.target.container_entry import EXPOSE_QUEEN_TOOLS_ENV
 from hive_resilience.target.embedded import LOOPBACK, free_port
 
 HOME_IN_IMAGE = "/home/hive"
@@ -146,7 +147,11 @@ class HiveToolsContainer(HostNetworkContainer):
 
 
 class HiveServerContainer(HostNetworkContainer):
-    """The Hive API server, its LLM pointed at ``llm_url`` through Hive's own LiteLLM path."""
+    """The Hive API server, its LLM pointed at ``llm_url`` through Hive's own LiteLLM path.
+
+    Its queen gets every MCP tool in her ``tools`` array (as the embedded target's); the tools
+    server joins her sessions once :meth:`wire_agent_tools` registers it.
+    """
 
     component = "hive-api"
     image_name = "hive"
@@ -154,6 +159,11 @@ class HiveServerContainer(HostNetworkContainer):
     def __init__(self, llm_url: str, image: str | None = None, port: int | None = None, **kwargs: Any):
         super().__init__(image, port, **kwargs)
         self.with_env("LLM_URL", llm_url)
+        self.with_env(EXPOSE_QUEEN_TOOLS_ENV, "1")
 
     def get_client(self) -> HttpClient:
         return HttpClient(self.get_url())
+
+    def wire_agent_tools(self, tools_url: str) -> agent_wiring.AgentToolsProof:
+        """Register the tools server at ``tools_url`` (as Hive reaches it) and prove a new session calls it."""
+        return agent_wiring.wire_agent_tools(self.get_url(), tools_url)

@@ -13,12 +13,15 @@ from pathlib import Path
 import psutil
 import pytest
 
+from hive_resilience.cleanup import end_stray_locusts
 from hive_resilience.clients import http_client
 from hive_resilience.paths import REPO_ROOT
 from hive_resilience.processes import kill_process_group, restore_ctrl_c
 from hive_resilience.target import netfaults
 from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 from hive_resilience.target.fault_registry import FAULTS
+from hive_resilience.target.faults import healthy_faults
+from hive_resilience.target.llm_stub import LlmFaults
 
 pytestmark = pytest.mark.embedded
 
@@ -58,13 +61,15 @@ def ignore_ctrl_c() -> None:
 def finish(process: subprocess.Popen, timeout_s: float) -> subprocess.CompletedProcess:
     """Wait for `chaos run` to end; a hung run is killed with its load and fails the test with its log.
 
-    Killing the whole group matters: a leftover chaos run (and its Locust load) would skew every
-    test after it.
+    Killing the whole group and then its Locust load (in a group of its own, a stray once the run
+    is gone) matters: either left running would skew every test after it.
     """
     try:
         stdout, stderr = process.communicate(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         kill_process_group(process.pid)
+        process.wait(timeout=30)
+        end_stray_locusts()
         stdout, stderr = process.communicate()
         pytest.fail(f"chaos run still running after {timeout_s:.0f} s; its log ends:\n{(stdout + stderr)[-4000:]}")
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
@@ -84,8 +89,7 @@ def report(cwd: Path) -> tuple[dict, str]:
 def assert_no_fault_left(target: EmbeddedTarget) -> None:
     target = EmbeddedTarget.attach(target.run_dir)
     assert not netfaults.table_present()
-    assert http_client.call("GET", f"{target.llm_url}/admin/faults").json == {
-        "first_token_delay_ms": 0, "token_delay_ms": 0, "failure_ratio": 0, "outage": False}
+    assert http_client.call("GET", f"{target.llm_url}/admin/faults").json == healthy_faults(LlmFaults)
     assert http_client.call("GET", f"{target.proxy_admin_url}/admin/faults").json == {"latency_ms": 0, "jitter_ms": 0}
     for component, state in target.status().items():
         assert state["running"] and state["healthy"], component
@@ -131,15 +135,7 @@ def test_a_method_probe_that_misses_its_tolerance_deviates_and_exits_non_zero(ch
 def test_sigint_mid_method_still_runs_the_rollbacks_and_leaves_no_fault(chaos_target, tmp_path):
     experiment = REPO_ROOT / "tests" / "chaos" / "every-fault-then-wait.yaml"
     process = start_chaos(experiment, chaos_target, tmp_path, at_a_terminal=True)
-    target = EmbeddedTarget.attach(chaos_target.run_dir)
-    tools = target.state.components["tools"].process()
-    deadline = time.monotonic() + 120
-    while tools.status() != psutil.STATUS_STOPPED:
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.send_signal(signal.SIGINT)
-            output = finish(process, timeout_s=60)
-            pytest.fail(f"the faults were never all in place; the log ends:\n{(output.stdout + output.stderr)[-4000:]}")
-        time.sleep(0.2)
+    wait_until_every_fault_is_in_place(process, chaos_target)
     assert netfaults.table_present()
     process.send_signal(signal.SIGINT)
     result = finish(process, timeout_s=120)
@@ -162,3 +158,45 @@ def test_the_safeguard_aborts_when_the_blast_radius_is_exceeded_and_rollbacks_st
     assert [run["status"] for run in journal["rollbacks"]] == ["succeeded"]
     assert journal["hive_resilience"]["undone_at_end"] == []
     assert_no_fault_left(chaos_target)
+
+
+def wait_until_every_fault_is_in_place(process: subprocess.Popen, target: EmbeddedTarget) -> None:
+    """Until every-fault-then-wait froze the tools server, its last fault; fails the test if it never does."""
+    tools = EmbeddedTarget.attach(target.run_dir).state.components["tools"].process()
+    deadline = time.monotonic() + 120
+    while tools.status() != psutil.STATUS_STOPPED:
+        if time.monotonic() > deadline or process.poll() is not None:
+            process.send_signal(signal.SIGINT)
+            output = finish(process, timeout_s=60)
+            pytest.fail(f"the faults were never all in place; the log ends:\n{(output.stdout + output.stderr)[-4000:]}")
+        time.sleep(0.2)
+
+
+def cleanup_command(target: EmbeddedTarget, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(Path(sys.executable).parent / "hive-resilience"), "cleanup", "--target-dir",
+                           str(target.run_dir)], check=False, cwd=cwd, capture_output=True, text=True, timeout=180,
+                          env={key: value for key, value in os.environ.items() if key != "KUBECONFIG"})
+
+
+def test_after_sigkill_mid_method_cleanup_undoes_every_fault_and_ends_the_load(chaos_target, tmp_path):
+    experiment = REPO_ROOT / "tests" / "chaos" / "every-fault-then-wait.yaml"
+    process = start_chaos(experiment, chaos_target, tmp_path)
+    wait_until_every_fault_is_in_place(process, chaos_target)
+    load = [child for child in psutil.Process(process.pid).children(recursive=True) if "locust" in " ".join(child.cmdline())]
+    assert load and netfaults.table_present()
+    kill_process_group(process.pid)  # no rollback, no control: only what SIGKILL leaves
+    process.communicate(timeout=30)
+    assert all(member.is_running() for member in load), "the load must outlive a SIGKILLed run: cleanup's job"
+
+    cleaned = cleanup_command(chaos_target, tmp_path)
+    assert cleaned.returncode == 0, cleaned.stdout + cleaned.stderr
+    undone = cleaned.stdout
+    for expected in ("ended stray Locust pid", "deleted the nftables table", "resumed frozen tools",
+                     "reset the faults of llm-stub", "reset the faults of mcp-proxy"):
+        assert expected in undone, undone
+    assert all(not member.is_running() or member.status() == psutil.STATUS_ZOMBIE for member in load)
+    assert_no_fault_left(chaos_target)
+
+    again = cleanup_command(chaos_target, tmp_path)
+    assert again.returncode == 0 and "clean: nothing was left behind" in again.stdout, again.stdout + again.stderr
+    assert "undone:" not in again.stdout

@@ -12,8 +12,8 @@ One setting has no API: ``queen_tools.always_enabled_categories`` in Hive's
 Without it the tools are only "searchable" (listed by name; the model must call
 ``search_tools`` first) and the proof says so.
 
-``X-Hive-Token`` needs no handling here: :mod:`hive_resilience.clients.http_client` adds it
-to every request when ``HIVE_DESKTOP_TOKEN`` is set.
+Every call here goes to the Hive API, so each is a ``hive_call``: it carries ``X-Hive-Token``
+when ``HIVE_DESKTOP_TOKEN`` is set.
 """
 
 from __future__ import annotations
@@ -75,12 +75,12 @@ def register_tools_server(api_url: str, tools_url: str, name: str = SERVER_NAME,
     transport posts JSON-RPC to ``{tools_url}/mcp/v1`` and checks ``{tools_url}/health``.
     """
     entry = {"name": name, "transport": "http", "url": tools_url.rstrip("/"), "headers": {"Accept": ACCEPT_HEADER}}
-    answer = http_client.call("POST", f"{api_url}/api/mcp/servers", entry, timeout_s=timeout_s)
+    answer = http_client.hive_call("POST", f"{api_url}/api/mcp/servers", entry, timeout_s=timeout_s)
     if answer.status == 409:
-        removed = http_client.call("DELETE", f"{api_url}/api/mcp/servers/{name}", timeout_s=timeout_s)
+        removed = http_client.hive_call("DELETE", f"{api_url}/api/mcp/servers/{name}", timeout_s=timeout_s)
         if removed.status != 200:
             raise WiringError(f"DELETE /api/mcp/servers/{name} answered HTTP {removed.status}: {_said(removed)}")
-        answer = http_client.call("POST", f"{api_url}/api/mcp/servers", entry, timeout_s=timeout_s)
+        answer = http_client.hive_call("POST", f"{api_url}/api/mcp/servers", entry, timeout_s=timeout_s)
     if answer.status != 201 or not isinstance(answer.json, dict):
         raise WiringError(f"POST /api/mcp/servers answered HTTP {answer.status}: {_said(answer)}")
     return answer.json["server"]
@@ -88,7 +88,7 @@ def register_tools_server(api_url: str, tools_url: str, name: str = SERVER_NAME,
 
 def check_registered_server(api_url: str, name: str = SERVER_NAME, timeout_s: float = 60.0) -> int:
     """Hive's own health probe of server ``name`` (``GET /health`` + ``tools/list``); returns its tool count."""
-    answer = http_client.call("POST", f"{api_url}/api/mcp/servers/{name}/health", {}, timeout_s=timeout_s)
+    answer = http_client.hive_call("POST", f"{api_url}/api/mcp/servers/{name}/health", {}, timeout_s=timeout_s)
     result = answer.json if isinstance(answer.json, dict) else {}
     if answer.status != 200 or result.get("status") != "healthy":
         raise WiringError(
@@ -100,14 +100,14 @@ def check_registered_server(api_url: str, name: str = SERVER_NAME, timeout_s: fl
 
 def expose_mcp_tools(api_url: str, queen: str = DEFAULT_QUEEN, timeout_s: float = 60.0) -> None:
     """Allow every MCP tool for ``queen`` (her role default hides most of them)."""
-    answer = http_client.call("PATCH", f"{api_url}/api/queen/{queen}/tools", {"enabled_mcp_tools": None}, timeout_s=timeout_s)
+    answer = http_client.hive_call("PATCH", f"{api_url}/api/queen/{queen}/tools", {"enabled_mcp_tools": None}, timeout_s=timeout_s)
     if answer.status != 200 or not isinstance(answer.json, dict) or answer.json.get("enabled_mcp_tools") is not None:
         raise WiringError(f"PATCH /api/queen/{queen}/tools answered HTTP {answer.status}: {_said(answer)}")
 
 
 def session_tools(api_url: str, session_id: str, timeout_s: float = 30.0) -> dict:
     """``GET /api/sessions/{id}/live_tools``: what the model can call on the session's next turn."""
-    answer = http_client.call("GET", f"{api_url}/api/sessions/{session_id}/live_tools", timeout_s=timeout_s)
+    answer = http_client.hive_call("GET", f"{api_url}/api/sessions/{session_id}/live_tools", timeout_s=timeout_s)
     if answer.status != 200 or not isinstance(answer.json, dict):
         raise WiringError(f"GET /api/sessions/{session_id}/live_tools answered HTTP {answer.status}: {_said(answer)}")
     return answer.json
@@ -121,7 +121,7 @@ def prove_session_sees_tools(api_url: str, queen: str = DEFAULT_QUEEN, required:
     the missing tools and, when they are only searchable, the configuration that fixes it.
     """
     started = time.monotonic()
-    created = http_client.call("POST", f"{api_url}/api/sessions", {"queen_name": queen}, timeout_s=SESSION_TIMEOUT_S)
+    created = http_client.hive_call("POST", f"{api_url}/api/sessions", {"queen_name": queen}, timeout_s=SESSION_TIMEOUT_S)
     if created.status != 201 or not isinstance(created.json, dict):
         raise WiringError(f"POST /api/sessions for {queen} answered HTTP {created.status}: {_said(created)}")
     session_id = created.json["session_id"]
@@ -130,7 +130,7 @@ def prove_session_sees_tools(api_url: str, queen: str = DEFAULT_QUEEN, required:
         live = session_tools(api_url, session_id)
     finally:
         if not keep_session:
-            http_client.call("DELETE", f"{api_url}/api/sessions/{session_id}", timeout_s=SESSION_TIMEOUT_S)
+            http_client.hive_call("DELETE", f"{api_url}/api/sessions/{session_id}", timeout_s=SESSION_TIMEOUT_S)
     actual = live.get("actual_tools") or []
     callable_tools = tuple(entry["name"] for entry in actual)
     missing = [name for name in required if name not in callable_tools]

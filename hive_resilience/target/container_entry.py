@@ -3,8 +3,10 @@
 ``serve <component>`` replaces itself (exec) with the component's own process, so that
 process is PID 1 and receives ``docker stop``'s SIGTERM directly. ``health <component>``
 is the image's HEALTHCHECK. Both read ``BIND_HOST`` and ``PORT``; the Hive API also reads
-``LLM_URL`` (the stub's base URL) and writes it into ``$HIVE_HOME/configuration.json``
-with the embedded target's own function.
+``LLM_URL`` (the stub's base URL) and ``EXPOSE_QUEEN_TOOLS=1`` (hand the queen every MCP
+tool, as the embedded target does) and writes them into ``$HIVE_HOME/configuration.json``
+with the embedded target's own functions. Registering the tools server is a call to Hive's
+API once it runs (:func:`hive_resilience.target.agent_wiring.wire_agent_tools`).
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from hive_resilience.target import launch
 
 COMPONENTS = ("hive-api", "tools", "llm-stub")
+EXPOSE_QUEEN_TOOLS_ENV = "EXPOSE_QUEEN_TOOLS"
 
 
 def _bound_address() -> tuple[str, int]:
@@ -28,13 +32,20 @@ def serve(component: str) -> None:
     home = Path(os.environ.get("HOME", "/home/hive"))
     hive_home = Path(os.environ.get("HIVE_HOME", home / ".hive"))
     if component == "hive-api":
-        llm_url = os.environ.get("LLM_URL")
-        if llm_url:
-            launch.write_hive_configuration(hive_home, llm_url)
-        elif not (hive_home / "configuration.json").is_file():
-            sys.exit("hive-api: set LLM_URL (an OpenAI-compatible endpoint) or provide $HIVE_HOME/configuration.json")
+        configure_hive(hive_home, os.environ)
     argv = launch.component_argv(component, host, port)
     os.execve(argv[0], argv, {**os.environ, **launch.hive_environment(home, hive_home)})
+
+
+def configure_hive(hive_home: Path, environment: Mapping[str, str]) -> None:
+    """Write Hive's ``configuration.json`` from ``LLM_URL`` and ``EXPOSE_QUEEN_TOOLS``; exit when it has no LLM."""
+    llm_url = environment.get("LLM_URL")
+    if llm_url:
+        launch.write_hive_configuration(hive_home, llm_url)
+    elif not (hive_home / "configuration.json").is_file():
+        sys.exit("hive-api: set LLM_URL (an OpenAI-compatible endpoint) or provide $HIVE_HOME/configuration.json")
+    if environment.get(EXPOSE_QUEEN_TOOLS_ENV) == "1":
+        launch.write_queen_tool_exposure(hive_home)
 
 
 def health(component: str) -> None:

@@ -29,7 +29,7 @@ from hive_resilience.processes import (
     start_logged,
     terminate_processes,
 )
-from hive_resilience.target import launch
+from hive_resilience.target import agent_wiring, launch
 
 LOOPBACK = "127.0.0.1"
 STATE_FILE = "target.json"
@@ -84,14 +84,22 @@ class EmbeddedTarget:
 
     ``fault_proxy=True`` puts :mod:`hive_resilience.target.fault_proxy` in front of the tools server,
     so chaos experiments can add latency to MCP traffic.
+
+    ``agent_tools=True`` wires the tools server into ``queen``'s sessions as the deployment plan
+    does (:func:`hive_resilience.target.agent_wiring.wire_agent_tools`, through the fault proxy
+    when it runs, so MCP faults reach the agent's path); readiness then includes proof that a
+    new session of that queen can call the server's tools (``agent_tools_proof``).
     """
 
     def __init__(self, run_dir: Path, ports: TargetPorts = TargetPorts(), startup_timeout_s: float = STARTUP_TIMEOUT_S,
-                 fault_proxy: bool = False):
+                 fault_proxy: bool = False, agent_tools: bool = True, queen: str = agent_wiring.DEFAULT_QUEEN):
         self.run_dir = Path(run_dir).resolve()
         self.ports = ports
         self.startup_timeout_s = startup_timeout_s
         self.state = TargetState(ports, fault_proxy)
+        self.agent_tools = agent_tools
+        self.queen = queen
+        self.agent_tools_proof: agent_wiring.AgentToolsProof | None = None
         self._popen: dict[str, subprocess.Popen] = {}
 
     @property
@@ -155,11 +163,15 @@ class EmbeddedTarget:
         (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
         self.hive_home.mkdir(parents=True, exist_ok=True)
         self._write_hive_configuration()
+        if self.agent_tools:
+            launch.write_queen_tool_exposure(self.hive_home)
         try:
             for component in self.components:
                 self.start_component(component)
             for component in self.components:
                 self.wait_until_ready(component)
+            if self.agent_tools:
+                self._wire_agent_tools()
         except BaseException:
             self.down()
             raise
@@ -167,7 +179,7 @@ class EmbeddedTarget:
     def start_component(self, component: str) -> None:
         """Start one component (again) with its recorded command line and environment."""
         log_path = self.run_dir / "logs" / f"{component}.log"
-        popen, recorded = start_logged(self._argv(component), log_path, self.run_dir, self._environment())
+        popen, recorded = start_logged(self._argv(component), log_path, self.run_dir, self._environment(component))
         self._popen[component] = popen
         self.state.components[component] = recorded
         self.state.save(self.state_path)
@@ -264,12 +276,19 @@ class EmbeddedTarget:
                     "--upstream-port", str(self.ports.mcp_upstream), "--admin-port", str(self.ports.proxy_admin)]
         return launch.component_argv(component, LOOPBACK, self._ports_of(component)[0], python=sys.executable)
 
-    def _environment(self) -> dict[str, str]:
-        return {**os.environ, **launch.hive_environment(self.home, self.hive_home)}
+    def _environment(self, component: str) -> dict[str, str]:
+        return launch.component_environment(component, self.home, self.hive_home, os.environ)
 
     def _write_hive_configuration(self) -> None:
         """Point Hive's own LiteLLM path at the stub, so no provider key is needed."""
         launch.write_hive_configuration(self.hive_home, self.llm_url)
+
+    def _wire_agent_tools(self) -> None:
+        try:
+            self.agent_tools_proof = agent_wiring.wire_agent_tools(self.api_url, self.mcp_url, self.queen)
+        except (agent_wiring.WiringError, OSError) as problem:
+            raise TargetError(f"Hive runs but its {self.queen} sessions cannot call the tools server: {problem}; "
+                              f"see {self._log('hive-api')}") from None
 
     def _check_health(self, component: str) -> None:
         launch.check_health(component, self._url(component))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from hive_resilience.clients import http_client
@@ -33,8 +34,29 @@ def component_argv(component: str, host: str, port: int, python: str = sys.execu
     raise ValueError(f"unknown component {component!r}; expected hive-api, tools or llm-stub")
 
 
+INHERITED_VARIABLES = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "VIRTUAL_ENV", "PYTHONPATH",
+                                 "SSL_CERT_FILE", "SSL_CERT_DIR", "INCLUDE_UNVERIFIED_TOOLS"})
+"""What a component keeps of the caller's environment: how to find programs, locale, time zone.
+Proxy settings are not among them: every component talks to loopback only."""
+INHERITED_PREFIXES = ("LC_",)
+HIVE_ONLY_PREFIX = "HIVE_"
+"""Hive's own settings, ``HIVE_DESKTOP_TOKEN`` among them: for the Hive API alone."""
+
+
+def component_environment(component: str, home: Path, hive_home: Path, parent: Mapping[str, str]) -> dict[str, str]:
+    """The whole environment of one embedded component, built from the caller's ``parent``.
+
+    Only what the component needs: a tools server or an LLM stub handed the caller's whole
+    environment would hold Hive's desktop token and any other secret the caller has.
+    """
+    kept = {name: value for name, value in parent.items()
+            if name in INHERITED_VARIABLES or name.startswith(INHERITED_PREFIXES)
+            or (component == "hive-api" and name.startswith(HIVE_ONLY_PREFIX))}
+    return {**kept, **hive_environment(home, hive_home)}
+
+
 def hive_environment(home: Path, hive_home: Path) -> dict[str, str]:
-    """Environment entries every component needs on top of the caller's own."""
+    """Environment entries every component needs on top of what it inherits."""
     return {
         "HOME": str(home),
         "HIVE_HOME": str(hive_home),
@@ -70,7 +92,7 @@ def _set_configuration(hive_home: Path, key: str, value: dict) -> None:
 def check_health(component: str, url: str) -> None:
     """Raise ValueError (or OSError when unreachable) unless the health route says healthy."""
     path = HEALTH_PATHS[component]
-    answer = http_client.call("GET", url + path)
+    answer = (http_client.hive_call if component == "hive-api" else http_client.call)("GET", url + path)
     healthy = answer.body.strip() == b"OK" if component == "tools" else (answer.json or {}).get("status") == "ok"
     if answer.status != 200 or not healthy:
         raise ValueError(f"{path} answered HTTP {answer.status} {answer.content_type} {answer.body[:80]!r}")
@@ -84,7 +106,7 @@ def check_ready(component: str, url: str) -> None:
             client.list_tools()
     elif component == "hive-api":
         # Health answers before sessions work; the first session also pays lazy loading.
-        created = http_client.call("POST", f"{url}/api/sessions", {}, timeout_s=60)
+        created = http_client.hive_call("POST", f"{url}/api/sessions", {}, timeout_s=60)
         if created.status != 201:
             raise ValueError(f"POST /api/sessions answered HTTP {created.status}")
-        http_client.call("DELETE", f"{url}/api/sessions/{created.json['session_id']}")
+        http_client.hive_call("DELETE", f"{url}/api/sessions/{created.json['session_id']}")
