@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable
 from typing import TypeVar
 
 from locust import FastHttpUser, task
 
+from hive_resilience.clients.agent_scripts import (
+    AgentScript,
+    parse_script,
+    turn_journeys,
+)
 from hive_resilience.clients.hive_conversation import (
+    ChatTurn,
     Check,
     ConversationError,
     HiveConversation,
@@ -21,7 +28,6 @@ from hive_resilience.loadrun.users import ScenarioUser
 from hive_resilience.target.embedded import LOOPBACK, TargetPorts
 
 DEFAULT_API_URL = f"http://{LOOPBACK}:{TargetPorts().api}"
-REPLY_REQUEST_NAME = "chat time-to-reply"
 T = TypeVar("T")
 
 
@@ -32,15 +38,26 @@ class HiveApiUser(FastHttpUser, ScenarioUser):
     fall through to the dashboard and answer 200 with HTML. Time-to-reply (chat delivered until
     the queen waits for input again) is its own request entry, ``JOURNEY chat time-to-reply``,
     kept out of the aggregate and gated by its own SLOs.
+
+    With a script mix (``scripts`` in the scenario) each message asks the LLM stub for a
+    script, and each reply also gives the agent journeys: time to first token, time-to-reply
+    per script (failed when the turn did not go as scripted, e.g. a tool failed, whatever
+    ``is_error`` Hive reported), each tool call's latency, and the reply's time in the model,
+    in tools and in Hive itself.
     """
 
     host = DEFAULT_API_URL
     reply_timeout_s = 30.0
+    scripts: tuple[AgentScript, ...] = ()
+    script_weights: tuple[int, ...] = ()
 
     @classmethod
     def configure(cls, config, scenario, options) -> None:
         super().configure(config, scenario, options)
         cls.reply_timeout_s = scenario.reply_timeout_s
+        mix = config.scripts or {}
+        cls.scripts = tuple(parse_script(key) for key in mix)
+        cls.script_weights = tuple(mix.values())
 
     def on_start(self) -> None:
         self.transport = LocustTransport(self.client, auth_headers())
@@ -58,9 +75,11 @@ class HiveApiUser(FastHttpUser, ScenarioUser):
             return
         try:
             self._attempt(self.conversation.read_session, session_id)
-            turn = self._attempt(self.conversation.chat, session_id, unique_message("load message"), self.reply_timeout_s)
+            script = random.choices(self.scripts, weights=self.script_weights)[0] if self.scripts else None
+            message = unique_message("load message") + (f" {script.directive}" if script else "")
+            turn = self._attempt(self.conversation.chat, session_id, message, self.reply_timeout_s)
             if turn is not None:
-                self._record_reply(turn.reply_s, turn.error)
+                self._record_turn(turn, script)
             self._attempt(self.conversation.list_sessions, session_id)
         finally:
             self._attempt(self.conversation.delete_session, session_id)
@@ -74,11 +93,12 @@ class HiveApiUser(FastHttpUser, ScenarioUser):
         except ConversationError:
             return None
 
-    def _record_reply(self, reply_s: float, error: ReplyError | None) -> None:
-        self.environment.events.request.fire(
-            request_type=JOURNEY_REQUEST_TYPE, name=REPLY_REQUEST_NAME,
-            response_time=reply_s * 1000, response_length=0, exception=error, context={},
-        )
+    def _record_turn(self, turn: ChatTurn, script: AgentScript | None) -> None:
+        for journey in turn_journeys(turn, script):
+            self.environment.events.request.fire(
+                request_type=JOURNEY_REQUEST_TYPE, name=journey.name, response_time=journey.duration_s * 1000,
+                response_length=0, exception=ReplyError(journey.problem) if journey.problem else None, context={},
+            )
 
 
 class LocustTransport:

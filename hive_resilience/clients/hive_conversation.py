@@ -27,6 +27,8 @@ from hive_resilience.clients import http_client
 from hive_resilience.clients.hive_events import (
     ReplyError,
     SessionEventStream,
+    TurnFigures,
+    TurnRecorder,
     wait_for_reply,
     wait_for_reported_error,
 )
@@ -80,7 +82,7 @@ class BlockingTransport:
     """The conversation over :mod:`http_client` (urllib): for probes and tests outside Locust."""
 
     def __init__(self, api_url: str, timeout_s: float = 30.0) -> None:
-        self.client = http_client.HttpClient(api_url, timeout_s)
+        self.client = http_client.HttpClient.for_hive(api_url, timeout_s)
 
     def exchange(self, method: str, path: str, payload: dict | None, name: str, expected_status: int,
                  check: Check) -> dict:
@@ -98,13 +100,16 @@ class BlockingTransport:
 
 @dataclass(frozen=True)
 class ChatTurn:
-    """How one chat turn went: the reply, or the error that stopped it, and the time it took."""
+    """How one chat turn went: the reply, or the error that stopped it, the time it took and
+    where that time went (model calls, tool calls, first token)."""
 
     reply: str
     reply_s: float
     """From the chat being delivered to the reply (or the failure); from opening the stream
     when the stream could not be opened."""
     error: ReplyError | None = None
+    figures: TurnFigures | None = None
+    """What the turn's events showed until it ended or failed; None when no message went out."""
 
 
 def unique_message(purpose: str) -> str:
@@ -164,14 +169,16 @@ class HiveConversation:
         """Send ``message`` and wait for the reply; raises ConversationError only when the
         message was not delivered, and returns a failed turn when the reply did not come."""
         started = time.perf_counter()
+        recorder: TurnRecorder | None = None
         try:
             with self.events(session_id, reply_timeout_s) as stream:
                 self.send_message(session_id, message)
                 started = time.perf_counter()
-                reply = wait_for_reply(stream.events(), message)
+                recorder = TurnRecorder()
+                reply = wait_for_reply(stream.events(), message, recorder)
         except ReplyError as error:
-            return ChatTurn("", time.perf_counter() - started, error)
-        return ChatTurn(reply, time.perf_counter() - started)
+            return ChatTurn("", time.perf_counter() - started, error, recorder.figures() if recorder else None)
+        return ChatTurn(reply, time.perf_counter() - started, figures=recorder.figures())
 
     def chat_until_error(self, session_id: str, message: str, within_s: float) -> str | None:
         """Send ``message`` while a dependency fails: the error text Hive streamed, or None when
