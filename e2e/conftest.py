@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page
 
 from hive_resilience.clients import http_client
+from hive_resilience.clients.hive_events import auth_headers
 from hive_resilience.target.embedded import EmbeddedTarget, free_ports
 
 REPORT_DIR = Path("reports") / "e2e"
@@ -103,7 +104,8 @@ def set_llm_faults(hive: EmbeddedTarget):
 @pytest.fixture
 def dashboard(hive: EmbeddedTarget, new_context, output_path: str, request: pytest.FixtureRequest) -> Iterator[Page]:
     """A page on the fresh Hive's dashboard; a failed test leaves its console log beside its trace."""
-    page = new_context(base_url=hive.api_url, viewport=VIEWPORT).new_page()
+    # The page talks to Hive only; with HIVE_DESKTOP_TOKEN set Hive refuses any request without it.
+    page = new_context(base_url=hive.api_url, viewport=VIEWPORT, extra_http_headers=auth_headers()).new_page()
     request.node.artifacts_dir = output_path
     console: list[str] = []
     page.on("console", lambda message: console.append(f"[{message.type}] {message.text}"))

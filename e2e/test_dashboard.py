@@ -81,9 +81,9 @@ def test_the_conversation_held_in_the_ui_is_the_one_the_api_lists(dashboard: Pag
     conversation = home.open_queen("Jony Ive")
     message = unique_message("ui and api agree")
     conversation.send(message)
-    history = http_client.call("GET", f"{hive.api_url}/api/sessions/history").json["sessions"]
+    history = http_client.hive_call("GET", f"{hive.api_url}/api/sessions/history").json["sessions"]
     ours = [session for session in history if session.get("queen_id") == "queen_brand_design"]
     assert len(ours) == 1, history
     assert ours[0]["has_messages"] and ours[0]["message_count"] >= 2
-    live = http_client.call("GET", f"{hive.api_url}/api/sessions").json["sessions"]
+    live = http_client.hive_call("GET", f"{hive.api_url}/api/sessions").json["sessions"]
     assert ours[0]["session_id"] in [session["session_id"] for session in live]

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from hive_resilience.cleanup import cleanup
 from hive_resilience.infra import cluster as cluster_module
 from hive_resilience.infra import images
 from hive_resilience.loadrun.run import RunError, RunRequest, run
@@ -98,6 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
                                 help=f"run folder for logs, kubeconfig and state (default {DEFAULT_CLUSTER_DIR})")
     cluster_parser.add_argument("--no-hive", action="store_true", help="bring up the cluster without deploying Hive")
 
+    cleanup_parser = commands.add_parser(
+        "cleanup", help="undo every fault a killed chaos or load run left on this machine",
+        description="After a run killed with SIGKILL: end stray Locust processes of the suite, undo every fault "
+        "on the embedded targets that still run (nftables table, frozen or killed components, LLM stub and fault "
+        "proxy faults), delete the nftables table, and delete the Chaos Mesh objects the suite labelled when a "
+        "kubeconfig is set. Idempotent. Exit code: 0 when nothing is left, 1 when something could not be undone "
+        "or checked.")
+    cleanup_parser.add_argument("--target-dir", type=Path, action="append", default=[], metavar="DIR",
+                                help="a target's run folder to look at besides reports/target, $HIVE_RESILIENCE_TARGET_DIR "
+                                "and reports/*/ (repeatable)")
+    cleanup_parser.add_argument("--reports-dir", type=Path, default=Path("reports"),
+                                help="where run folders are looked up (default reports)")
+
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
     return parser
 
@@ -144,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
             return _images(args)
         if args.command == "cluster":
             return _cluster(args)
+        if args.command == "cleanup":
+            return _cleanup(args)
         return _scenarios()
     except compare.CompareError as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
@@ -240,6 +256,19 @@ def _cluster(args: argparse.Namespace) -> int:
     for component, state in status.items():
         print(f"{component:<24} {'pid ' + str(state['pid']) if state['running'] else 'not running'}")
     return 0 if all(state["running"] for state in status.values()) else 1
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    report = cleanup(args.reports_dir, args.target_dir)
+    for line in report.undone:
+        print(f"undone: {line}")
+    for line in report.skipped:
+        print(line)
+    for line in report.problems:
+        print(f"hive-resilience: still in place or not checked: {line}", file=sys.stderr)
+    if report.clean:
+        print("clean: nothing was left behind" if not report.undone else f"clean now: undid {len(report.undone)}")
+    return 0 if report.clean else 1
 
 
 def _scenarios() -> int:

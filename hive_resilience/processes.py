@@ -54,6 +54,20 @@ class ComponentProcess:
         return members
 
 
+def process_identity(pid: int) -> str:
+    """``<pid>:<create time>``: names a process so that a later process with the same pid is not taken for it."""
+    return f"{pid}:{psutil.Process(pid).create_time()}"
+
+
+def identified_process_runs(identity: str) -> bool:
+    """Whether the process named by :func:`process_identity` still runs (False for a malformed name)."""
+    pid, _, create_time = identity.partition(":")
+    try:
+        return ComponentProcess(int(pid), float(create_time), [], "").process() is not None
+    except ValueError:
+        return False
+
+
 def start_logged(argv: list[str], log_path: Path, cwd: Path,
                  env: dict[str, str] | None = None) -> tuple[subprocess.Popen, ComponentProcess]:
     """Start ``argv`` in a session of its own, output appended to ``log_path``, stdin closed.

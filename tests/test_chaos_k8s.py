@@ -323,3 +323,23 @@ def test_a_missing_chaos_mesh_fault_fails_asking_whether_chaos_mesh_is_installed
 
     with pytest.raises(ActivityFailed, match=r"is Chaos Mesh installed .* HTTP 404 Not Found"):
         k8s.chaos_mesh_fault_injected("latency", "networkchaos", ns="hive")
+
+
+@pytest.mark.parametrize("experiment", K8S_EXPERIMENTS, ids=lambda path: path.stem)
+def test_every_chaos_mesh_fault_is_labelled_for_cleanup_right_after_it_is_created(experiment):
+    method = load(experiment)["method"]
+    for index, action in enumerate(method):
+        if action["provider"].get("func") in CHAOS_MESH_DELETES:
+            labelling = method[index + 1]["provider"]
+            assert labelling["func"] == "label_chaos_mesh_fault", action["name"]
+            assert labelling["arguments"]["name"] == action["provider"]["arguments"]["name"], action["name"]
+
+
+def test_label_chaos_mesh_fault_puts_the_suites_label_on_the_fault(cluster):
+    cluster.custom.patch_namespaced_custom_object.return_value = {
+        "metadata": {"labels": {"app.kubernetes.io/managed-by": "hive-resilience"}}}
+    labels = k8s.label_chaos_mesh_fault("latency", "networkchaos", ns="hive")
+    assert labels == {"app.kubernetes.io/managed-by": "hive-resilience"}
+    cluster.custom.patch_namespaced_custom_object.assert_called_once_with(
+        group="chaos-mesh.org", version="v1alpha1", namespace="hive", plural="networkchaos", name="latency",
+        body={"metadata": {"labels": {"app.kubernetes.io/managed-by": "hive-resilience"}}})

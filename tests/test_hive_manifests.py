@@ -2,23 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-
 import pytest
 import yaml
 
+from hive_resilience.infra.cluster import render_kustomization
 from hive_resilience.paths import REPO_ROOT
 
+pytestmark = pytest.mark.kubectl
 OVERLAYS = REPO_ROOT / "deploy" / "hive" / "overlays"
 
 
 def rendered(overlay: str) -> list[dict]:
-    if shutil.which("kubectl") is None:
-        pytest.fail("kubectl is needed to render the manifests: install kubectl (any 1.2x)", pytrace=False)
-    done = subprocess.run(["kubectl", "kustomize", str(OVERLAYS / overlay)], capture_output=True, text=True,
-                          timeout=60, check=True)
-    return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
+    return render_kustomization(OVERLAYS / overlay)
 
 
 def of_kind(documents: list[dict], kind: str) -> dict[str, dict]:

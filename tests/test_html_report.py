@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 from report_runs import chaos_run, e2e_run, load_run
 
+from hive_resilience.loadrun.timeline import TimelineRecorder, write_timeline
 from hive_resilience.reporting.html_report import write_report
 
 
@@ -64,3 +66,29 @@ def test_the_cli_writes_the_report_from_the_reports_folder_and_refuses_a_missing
     assert built.returncode == 0 and "report: reports/resilience-report-" in built.stdout
     missing = subprocess.run([*command, "nowhere"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert missing.returncode == 2 and missing.stderr.strip() == "hive-resilience: nowhere: no such run folder"
+
+
+def test_a_run_that_reached_nothing_is_reported_as_not_measured(tmp_path):
+    run = load_run(tmp_path, "empty", p99_status="fail")
+    summary = json.loads((run / "summary.json").read_text())
+    summary["slos"][0]["measured"] = None
+    summary["slos"][0]["detail"] = "no request named 'Aggregated' was made"
+    (run / "summary.json").write_text(json.dumps(summary))
+    page = write_report([run], tmp_path / "out").read_text()
+    assert promise_rows(page)["p99 under 2 s"] == "broken"
+    assert "empty: not measured" in page and "<td>not measured</td>" in page
+
+
+def test_the_charts_show_the_gates_windows_not_locusts_bucketed_history(tmp_path):
+    run = load_run(tmp_path, "load-a")
+    timeline = TimelineRecorder(window_s=1.0)
+    timeline.start(1000.0)
+    for second in range(5):
+        timeline.record(1000.0 + second, "GET", "/api/health", 250.0 if second == 2 else 4.0, False)
+        timeline.record(1000.0 + second, "JOURNEY", "chat time-to-reply", 9000.0, False)
+    write_timeline(run, timeline.timeline(1004.5))
+    page = write_report([run], tmp_path / "out").read_text()
+    latency_chart = page.split("aria-label='latency ms (p50, p95, p99)'")[1].split("</svg>")[0]
+    assert "(max 250)" in latency_chart  # journeys stay out of the aggregate; Locust's CSV says 15
+    rps_chart = page.split("aria-label='requests per second'")[1].split("</svg>")[0]
+    assert "(max 1)" in rps_chart and rps_chart.count("<circle") == 5

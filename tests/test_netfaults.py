@@ -30,8 +30,8 @@ def test_packet_loss_rules_match_the_port_both_ways_and_clear_removes_them():
     netfaults.drop_packets(port, 30)
     assert netfaults.table_present()
     rules = ruleset()
-    assert f"tcp dport {port} numgen random mod 100 < 30 drop" in rules
-    assert f"tcp sport {port} numgen random mod 100 < 30 drop" in rules
+    assert f"tcp dport {port} numgen random mod 10000 < 3000 drop" in rules
+    assert f"tcp sport {port} numgen random mod 10000 < 3000 drop" in rules
     assert netfaults.clear() is True
     assert not netfaults.table_present()
     assert netfaults.clear() is False
@@ -66,6 +66,18 @@ def test_not_root_says_so(monkeypatch):
     monkeypatch.setattr(netfaults.os, "geteuid", lambda: 1000)
     with pytest.raises(netfaults.NetworkFaultError, match="root"):
         netfaults.partition(free_port())
+
+
+def test_a_loss_below_half_a_percent_is_honoured_not_rounded_to_zero():
+    port = free_port()
+    netfaults.drop_packets(port, 0.1)
+    assert f"tcp dport {port} numgen random mod 10000 < 10 drop" in ruleset()
+
+
+def test_a_loss_finer_than_the_rules_can_drop_is_refused_and_nothing_is_applied():
+    with pytest.raises(ValueError, match="multiple of 0.01 %"):
+        netfaults.drop_packets(free_port(), 0.005)
+    assert not netfaults.table_present()
 
 
 @pytest.mark.parametrize("loss", [0, -5, 101])

@@ -35,6 +35,10 @@ def test_cluster_tests_need_the_kubernetes_build_and_the_images_it_loads():
     assert needs_of(collected("cluster")) == {"docker", "images", "cluster"}
 
 
+def test_a_test_running_kubectl_without_a_cluster_needs_only_kubectl():
+    assert needs_of(collected("kubectl")) == {"kubectl"}
+
+
 def test_a_browser_test_needs_chromium_whatever_its_markers():
     assert needs_of(collected(fixtures=("page", "context", "browser"))) == {"chromium"}
 
@@ -46,6 +50,7 @@ def test_a_test_of_network_faults_needs_nftables():
 def test_the_selection_needs_the_union_in_provisioning_order():
     tests = [collected("cluster"), collected(uses_netfaults=True), collected(fixtures=("browser",))]
     assert selection_needs(tests) == ["nftables", "chromium", "docker", "images", "cluster"]
+    assert selection_needs([*tests, collected("kubectl")]) == list(NEEDS)
     assert selection_needs([]) == []
 
 
@@ -68,6 +73,9 @@ def needs_for(*pytest_args: str) -> str:
     (("integration/test_api_contract.py", "-m", "not integration"), ""),
     (("tests/test_k8s_cluster.py",), "docker,images,cluster"),
     (("tests/test_netfaults.py",), "nftables"),
+    (("tests/test_hive_manifests.py",), "kubectl"),
+    (("tests/test_deploy_manifests.py", "-k", "kustomize"), "kubectl"),
+    (("tests/test_deploy_manifests.py", "-k", "not kustomize"), ""),
     (("e2e/test_dashboard.py", "-m", "not integration and not cluster"), "chromium"),
 ])
 def test_the_collected_selection_decides(pytest_args, expected):
@@ -80,3 +88,17 @@ def test_a_selection_pytest_cannot_collect_gets_nothing_and_a_one_line_reason(ca
     assert out == "\n"
     assert "pytest could not collect these tests (exit 4); providing nothing" in err
     assert "Traceback" not in err
+
+
+def test_cluster_setup_builds_kubectl_with_the_kubernetes_binaries():
+    script = (REPO_ROOT / "scripts" / "cluster-setup").read_text()
+    binaries = re.search(r"^BINARIES=\((.*)\)$", script, re.MULTILINE)
+    assert binaries and "kubectl" in binaries.group(1).split()
+    assert re.search(r"^\s*kubectl\) BINARIES=\(kubectl\)", script, re.MULTILINE)
+
+
+def test_cluster_setup_refuses_an_unknown_part_in_one_line():
+    done = subprocess.run(["bash", str(REPO_ROOT / "scripts" / "cluster-setup"), "kubelet-only"], check=False,
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert done.stderr == "cluster-setup: unknown argument 'kubelet-only': give nothing (the whole cluster) or kubectl\n"

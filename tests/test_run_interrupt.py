@@ -6,6 +6,7 @@ no Hive; the verdict is therefore FAIL, and what matters is that there is one.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -60,5 +61,8 @@ def test_ctrl_c_interrupts_locust_once_it_still_gives_a_verdict_and_leaves_no_pr
     assert time.monotonic() - interrupted_at < 40, "the run went on after Ctrl-C"
     assert exit_code == 130 and "hive-resilience: interrupted" in text, text[-3000:]
     assert text.count("RESULT: FAIL") == 1, text[-3000:]
-    assert len(list(tmp_path.glob("reports/*/summary.json"))) == 1
+    (summary_path,) = tmp_path.glob("reports/*/summary.json")
+    summary = json.loads(summary_path.read_text())
+    assert summary["completed"] is False and "interrupted" in summary["incomplete_reason"]
+    assert "<error" in (summary_path.parent / "junit.xml").read_text()
     assert all(wait_until_dead(process, timeout_s=1) for process in locust_processes)

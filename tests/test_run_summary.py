@@ -17,6 +17,7 @@ from hive_resilience.loadrun.summary import (
     SummaryError,
     read_summary,
     request_rows,
+    verdict_lines,
     write_summary,
 )
 from hive_resilience.reporting.compare import compare_runs
@@ -116,3 +117,22 @@ def test_a_file_that_is_not_a_summary_is_one_error_naming_the_file_and_key(tmp_p
     with pytest.raises(SummaryError, match=str(path)) as error:
         read_summary(path)
     assert expected in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_summary_cannot_say_passed_for_a_run_that_did_not_complete(tmp_path):
+    fields = current_summary(str(tmp_path)).model_dump()
+    with pytest.raises(ValueError, match="cannot have passed"):
+        RunSummary.model_validate({**fields, "completed": False, "incomplete_reason": "interrupted", "passed": True})
+
+
+def test_a_summary_written_before_completion_was_recorded_loads_as_complete(tmp_path):
+    summary = read_summary(run_folder(tmp_path / "old", UNVERSIONED_SUMMARY) / SUMMARY_FILE)
+    assert summary.completed and summary.incomplete_reason is None
+
+
+def test_an_incomplete_run_says_why_on_the_console_and_fails(tmp_path):
+    fields = current_summary(str(tmp_path)).model_dump()
+    summary = RunSummary.model_validate({**fields, "completed": False, "incomplete_reason": "interrupted (Ctrl-C)",
+                                         "passed": False})
+    lines = verdict_lines(summary)
+    assert "INCOMPLETE: interrupted (Ctrl-C)" in lines and lines[-1].startswith("RESULT: FAIL")

@@ -20,7 +20,8 @@ MINIMAL = "users: 10\nspawn_rate: 2\nduration: 60s\n"
 def test_shipped_scenarios_are_the_seed_plan():
     plans = {name: load_scenario(name) for name in available_scenarios()}
     assert {"smoke", "load", "stress", "spike", "soak"} <= set(plans)
-    assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["smoke"].stages] == [(10, 2, 60)]
+    # Long enough that every gated percentile is decided (tests/test_scenario_samples.py).
+    assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["smoke"].stages] == [(12, 2, 300)]
     assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["load"].stages] == [(100, 10, 300)]
     assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["stress"].stages] == [(500, 50, 600)]
     assert [(s.users, s.duration_s) for s in plans["spike"].stages] == [(10, 60), (500, 30), (10, 60)]

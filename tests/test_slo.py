@@ -30,7 +30,8 @@ def test_min_bound_breaks_below():
 
 
 def test_defaults_pass_a_healthy_run():
-    verdicts = evaluate_request_slos(DEFAULT_SLOS, book_with([10.0] * 100), 10)
+    # A p99 needs 367 samples before its interval has an upper bound at all.
+    verdicts = evaluate_request_slos(DEFAULT_SLOS, book_with([10.0] * 1000), 10)
     assert all_held(verdicts)
 
 
@@ -58,10 +59,17 @@ def test_rps_is_requests_over_the_run_duration():
 
 
 def test_resource_slos_are_not_measured_for_a_remote_target_and_do_not_fail():
-    verdicts = evaluate_resource_slos((Slo(metric="rss_mb", max=100),), None)
+    verdicts = evaluate_resource_slos((Slo(metric="rss_mb", max=100),), None, embedded_target=False)
     assert verdicts[0].status == "not measured" and all_held(verdicts)
 
 
+def test_resource_slos_without_samples_of_the_embedded_target_fail_and_say_why():
+    verdicts = evaluate_resource_slos((Slo(metric="rss_mb", max=100),), None, embedded_target=True,
+                                      missing_detail="no samples in resources.csv")
+    assert verdicts[0].failed and verdicts[0].detail == "no samples in resources.csv"
+
+
 def test_resource_slos_fail_when_their_figure_could_not_be_computed():
-    verdicts = evaluate_resource_slos((Slo(metric="rss_growth_mb_per_hour", max=5),), {"rss_growth_mb_per_hour": None})
+    verdicts = evaluate_resource_slos((Slo(metric="rss_growth_mb_per_hour", max=5),), {"rss_growth_mb_per_hour": None},
+                                      embedded_target=True)
     assert verdicts[0].failed

@@ -15,6 +15,13 @@ Declared in an experiment's ``controls`` block, it
   every registered kind is checked in every place, whatever is still in place is undone and
   checked again, and the journal records per kind what was undone, what could not be checked
   and what is still there; "no fault left behind" only when every check ran and passed;
+- fails the run (deviated, `chaos run` exits non-zero) when a fault could not be undone (a
+  rollback failed, the sweep left one in place) or when one of its own end-of-experiment steps
+  raised: Chaos Toolkit logs a control's exception at debug level and carries on, so the
+  control records it in the journal and on stderr itself;
+- runs its Locust in a process group of its own and kills that group when the experiment
+  ends, whatever happened; a Locust left by a `chaos run` killed with SIGKILL is ended by
+  ``hive-resilience cleanup``;
 - writes the journal and a Markdown summary to ``reports/<timestamp>-chaos-<title>/``.
 
 Arguments (all optional): ``scenario`` (default ``steady``), ``baseline_s`` (10), ``after_s``
@@ -30,15 +37,17 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from chaoslib.exceptions import InterruptExecution
 from chaoslib.hypothesis import within_tolerance
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
 from hive_resilience.chaos.context import api_url, mcp_url, target_dir
-from hive_resilience.chaos.summary import left_behind, render_summary
+from hive_resilience.chaos.summary import left_behind, render_summary, undo_errors
 from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
 from hive_resilience.loadrun.request_log import (
     read_request_log,
@@ -96,9 +105,13 @@ def before_experiment_control(context: Experiment, configuration: Configuration 
         record.target_dir = target_dir(configuration)
     if load:
         _start_load(record, configuration, scenario)
-        time.sleep(baseline_s)
-        if record.load_process.exit_code is not None:
-            raise InterruptExecution(f"the background load exited early; see {record.run_dir / 'load' / 'locust.log'}")
+        try:
+            time.sleep(baseline_s)
+            if record.load_process.exit_code is not None:
+                raise InterruptExecution(f"the background load exited early; see {record.run_dir / 'load' / 'locust.log'}")
+        except BaseException:
+            record.load_process.kill()
+            raise
 
 
 def before_method_control(context: Experiment, **_: object) -> None:
@@ -140,12 +153,29 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
     record, _RECORD = _RECORD, None
     if record is None:
         return
+    errors: list[str] = []
     try:
-        faults = _sweep_leftover_faults(EmbeddedTarget.attach(record.target_dir)) if record.target_dir else None
-        load = _stop_load(record) if record.load_process else None
+        _end_experiment(record, state, max_failed, errors)
+    except Exception as error:  # noqa: BLE001 -- Chaos Toolkit would log it at debug level and carry on
+        errors.append(f"reporting the experiment: {type(error).__name__}: {error}")
     finally:
-        if record.started_target:
-            EmbeddedTarget.attach(record.target_dir).down()
+        if record.load_process:
+            record.load_process.kill()
+    if errors:
+        state["deviated"] = True
+        state.setdefault(JOURNAL_KEY, {})["control_errors"] = errors
+        for error in errors:
+            print(f"hive-resilience: control error: {error}", file=sys.stderr)
+        _write_report(record, state)
+
+
+def _end_experiment(record: ExperimentRecord, state: Journal, max_failed: int | None, errors: list[str]) -> None:
+    """Sweep the faults, stop the load and the target it started, judge and report; every step runs
+    even when one before it failed, and a failed step is recorded in ``errors``."""
+    faults = _attempt(errors, "sweeping leftover faults", _sweep_leftover_faults, record.target_dir)
+    load = _attempt(errors, "stopping the background load", _stop_load, record) if record.load_process else None
+    if record.started_target:
+        _attempt(errors, "stopping the embedded target", lambda: EmbeddedTarget.attach(record.target_dir).down())
     if record.method_misses:
         state["deviated"] = True
     missed_before = _steady_state_missed_before(state)
@@ -161,11 +191,28 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
     state[JOURNAL_KEY] = {"report_dir": str(record.run_dir), "load": load, "faults_at_end": faults,
                           "undone_at_end": [item for kind in faults or [] for item in kind["undone"]],
                           "method_probes_missed": record.method_misses, "failure_budget_broken": broken,
-                          "steady_state_missed_before": missed_before}
-    (record.run_dir / "journal.json").write_text(json.dumps(state, indent=2, default=str))
-    (record.run_dir / "summary.md").write_text(render_summary(state))
+                          "steady_state_missed_before": missed_before, "control_errors": errors}
+    not_undone = undo_errors(state)
+    if not_undone:
+        state["deviated"] = True
+        print(f"hive-resilience: faults not undone: {'; '.join(not_undone)}", file=sys.stderr)
+    _write_report(record, state)
     print(f"hive-resilience: {left_behind(state[JOURNAL_KEY])}", file=sys.stderr)
     print(f"hive-resilience: chaos report in {record.run_dir}", file=sys.stderr)
+
+
+def _attempt(errors: list[str], what: str, step: Callable[..., Any], *args: Any) -> Any:
+    """``step(*args)``, or None with its exception recorded in ``errors``: the next step still runs."""
+    try:
+        return step(*args)
+    except Exception as error:  # noqa: BLE001 -- recorded, and it fails the run
+        errors.append(f"{what}: {type(error).__name__}: {error}")
+        return None
+
+
+def _write_report(record: ExperimentRecord, state: Journal) -> None:
+    (record.run_dir / "journal.json").write_text(json.dumps(state, indent=2, default=str))
+    (record.run_dir / "summary.md").write_text(render_summary(state))
 
 
 def _steady_state_missed_before(state: Journal) -> list[str]:
@@ -207,8 +254,8 @@ def _start_load(record: ExperimentRecord, configuration: Configuration, scenario
     command = LocustCommand(scenario=scenario, host=api_url(configuration), mcp_host=mcp_url(configuration),
                             stop_timeout_s=LOAD_USER_STOP_TIMEOUT_S, report_dir=load_dir,
                             request_log=record.request_log)
-    # In the `chaos run` process group: whoever ends that run by its group ends its load too.
-    record.load_process = LocustProcess(command, load_dir / "locust.log", own_process_group=False)
+    # A group of its own, killed by after_experiment_control; a SIGKILLed run leaves it to `cleanup`.
+    record.load_process = LocustProcess(command, load_dir / "locust.log")
 
 
 def _stop_load(record: ExperimentRecord) -> dict:
@@ -232,7 +279,10 @@ def _stop_load(record: ExperimentRecord) -> dict:
     }
 
 
-def _sweep_leftover_faults(target: EmbeddedTarget) -> list[dict]:
+def _sweep_leftover_faults(target_dir: Path | None) -> list[dict] | None:
     """Every registered fault kind checked, what is still in place (an interrupted run, a missing
-    rollback) undone; per kind what was undone, not checked, or is still there."""
-    return [asdict(outcome) for outcome in fault_registry.FAULTS.sweep(target)]
+    rollback) undone; per kind what was undone, not checked, or is still there. None without an
+    embedded target."""
+    if target_dir is None:
+        return None
+    return [asdict(outcome) for outcome in fault_registry.FAULTS.sweep(EmbeddedTarget.attach(target_dir))]

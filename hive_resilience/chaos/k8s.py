@@ -6,6 +6,10 @@ to *wait* for recovery with a budget and report how long it took, to count what 
 serves, to check the rolling-update settings a promise relies on, and to prove a Chaos Mesh
 fault reached its targets, so that a selector matching nothing cannot pass as resilience.
 
+Every Chaos Mesh object an experiment creates gets the suite's label right after it is created
+(:func:`label_chaos_mesh_fault`), so that ``hive-resilience cleanup`` finds and deletes it when
+the run was killed before its rollback.
+
 Ready pods are counted from the pods themselves because a deployment's status lags a pod
 deletion: right after a kill it can still report every replica available.
 """
@@ -20,6 +24,8 @@ from typing import Any, Callable
 from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Secrets
 
+from hive_resilience.cleanup import SUITE_LABEL
+
 try:
     from chaosk8s import create_k8s_api_client
     from kubernetes import client
@@ -31,6 +37,7 @@ except ImportError:
 
 __all__ = [
     "chaos_mesh_fault_injected",
+    "label_chaos_mesh_fault",
     "max_unavailable_pods",
     "ready_replicas",
     "rollout_complete",
@@ -112,6 +119,17 @@ def chaos_mesh_fault_injected(name: str, plural: str, ns: str = "default", timeo
         return None
 
     return _wait_until(missing, timeout_s, f"Chaos Mesh {plural} {name!r} in namespace {ns!r} was not in force")
+
+
+def label_chaos_mesh_fault(name: str, plural: str, ns: str = "default", secrets: Secrets = None) -> dict:
+    """Put the suite's label on the Chaos Mesh fault ``name`` (``plural``: its resource) in
+    namespace ``ns``, so that ``hive-resilience cleanup`` deletes it if the run is killed
+    before its rollback; returns the fault's labels."""
+    custom = client.CustomObjectsApi(create_k8s_api_client(secrets))
+    patched = _call(f"label {plural} {name!r} in namespace {ns!r} (was it created?)",
+                    custom.patch_namespaced_custom_object, group=CHAOS_MESH_GROUP, version=CHAOS_MESH_VERSION,
+                    namespace=ns, plural=plural, name=name, body={"metadata": {"labels": dict([SUITE_LABEL])}})
+    return patched["metadata"]["labels"]
 
 
 def _wait_until(missing: Callable[[], str | None], timeout_s: float, failure: str) -> float:

@@ -52,7 +52,7 @@ POLL_INTERVAL_S = 0.2
 def api_healthy(timeout_s: float = 5.0, configuration: Configuration = None) -> bool:
     """Returns True when ``GET /api/health`` answers 200 JSON with status ok within ``timeout_s`` seconds."""
     try:
-        answer = http_client.call("GET", f"{api_url(configuration)}/api/health", timeout_s=timeout_s)
+        answer = http_client.hive_call("GET", f"{api_url(configuration)}/api/health", timeout_s=timeout_s)
     except OSError:
         return False
     return answer.status == 200 and (answer.json or {}).get("status") == "ok"
@@ -110,7 +110,7 @@ def sessions_lost(count: int = 3, configuration: Configuration = None) -> int:
     lost = 0
     for session_id in json.loads(path.read_text()):
         try:
-            detail = http_client.call("GET", f"{base}/api/sessions/{session_id}").json or {}
+            detail = http_client.hive_call("GET", f"{base}/api/sessions/{session_id}").json or {}
         except OSError as error:
             raise ActivityFailed(f"Hive API unreachable while checking sessions: {error}") from None
         if detail.get("session_id") != session_id or not detail.get("has_messages"):
@@ -139,13 +139,13 @@ def non_llm_routes_answer(configuration: Configuration = None) -> bool:
     """Returns True when health, the session list and a session's detail answer JSON without a 5xx."""
     base = api_url(configuration)
     try:
-        answers = [http_client.call("GET", f"{base}/api/health"), http_client.call("GET", f"{base}/api/sessions")]
-        created = http_client.call("POST", f"{base}/api/sessions", {}, timeout_s=30)
+        answers = [http_client.hive_call("GET", f"{base}/api/health"), http_client.hive_call("GET", f"{base}/api/sessions")]
+        created = http_client.hive_call("POST", f"{base}/api/sessions", {}, timeout_s=30)
         answers.append(created)
         if created.status == 201:
             session_id = created.json["session_id"]
-            answers.append(http_client.call("GET", f"{base}/api/sessions/{session_id}"))
-            answers.append(http_client.call("DELETE", f"{base}/api/sessions/{session_id}"))
+            answers.append(http_client.hive_call("GET", f"{base}/api/sessions/{session_id}"))
+            answers.append(http_client.hive_call("DELETE", f"{base}/api/sessions/{session_id}"))
     except OSError:
         return False
     return all(answer.status < 500 and answer.json is not None for answer in answers)
@@ -220,7 +220,7 @@ def tool_calls_degraded(samples: int = 10, slower_than_ms: float = 100.0, timeou
     return figures["failures"] > 0 or (figures["p95_ms"] or 0) > slower_than_ms
 
 
-def slo_holds_under_burst(scenario: str = "smoke", duration: str = "15s", configuration: Configuration = None) -> bool:
+def slo_holds_under_burst(scenario: str = "burst", duration: str = "15s", configuration: Configuration = None) -> bool:
     """Run a short, bounded burst of the load users against the target: ``scenario`` names the
     scenario, ``duration`` how long (Locust syntax, ``15s``). Returns True when every SLO held."""
     request = RunRequest(scenario, host=api_url(configuration), mcp_host=mcp_url(configuration), duration=duration,

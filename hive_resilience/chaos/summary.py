@@ -59,7 +59,24 @@ def render_summary(journal: Journal) -> str:
     for run in journal.get("run", []) + (journal.get("rollbacks") or []):
         lines.append(_activity_row(run))
     lines += ["", "## Left behind", "", left_behind(ours)]
+    errors = [f"fault not undone: {error}" for error in undo_errors(journal)] + [
+        f"control error: {error}" for error in ours.get("control_errors") or []]
+    if errors:
+        lines += ["", "## Errors (the run fails on these)", ""] + [f"- {error}" for error in errors]
     return "\n".join(lines) + "\n"
+
+
+def undo_errors(journal: Journal) -> list[str]:
+    """What the run failed to undo: rollbacks that failed, and faults the control's sweep left in place.
+
+    Chaos Toolkit records a failed rollback and still ends the run "completed"; a fault left on
+    the target would skew every run after it, so any of these makes the run deviated.
+    """
+    failed_rollbacks = [f"rollback {run.get('activity', {}).get('name', '?')}: "
+                        f"{(run.get('exception') or ['failed'])[-1].strip()}"
+                        for run in journal.get("rollbacks") or [] if run.get("status") != "succeeded"]
+    swept = (journal.get("hive_resilience") or {}).get("faults_at_end") or []
+    return failed_rollbacks + [f"{kind['kind']} at {item}" for kind in swept for item in kind["remaining"]]
 
 
 def left_behind(ours: dict) -> str:

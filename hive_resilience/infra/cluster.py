@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import psutil
+import yaml
 
 from hive_resilience.infra import images
 from hive_resilience.paths import REPO_ROOT
@@ -33,6 +34,9 @@ from hive_resilience.processes import (
 
 KUBERNETES_VERSION = "1.20.2"
 CACHE = Path(os.environ.get("HIVE_RESILIENCE_CACHE", "/var/cache/hive-resilience"))
+KUBERNETES_BIN = CACHE / f"kubernetes-{KUBERNETES_VERSION}" / "bin"
+BUILT_KUBECTL = KUBERNETES_BIN / "kubectl"
+"""The kubectl scripts/cluster-setup builds: the only one a fresh machine has."""
 NAMESPACE_NAME = "hive-resilience-k8s"
 NODE_NAME = "hive-resilience-node"
 NODE_ADDRESS = "10.213.0.1"
@@ -246,7 +250,7 @@ class Cluster:
             if not images.image_exists(tag):
                 raise ClusterError(f"image {tag} is not built: run `hive-resilience images build`")
         progress("importing the images into the cluster's containerd")
-        pause = CACHE / f"kubernetes-{KUBERNETES_VERSION}" / "bin" / "pause"
+        pause = KUBERNETES_BIN / "pause"
         rootfs = self.run_dir / "pause-rootfs"
         rootfs.mkdir(exist_ok=True)
         shutil.copy2(pause, rootfs / "pause")
@@ -271,7 +275,7 @@ class Cluster:
 
     def kubectl_argv(self, *arguments: str) -> list[str]:
         """kubectl with this cluster's kubeconfig and nothing else (no other configuration is read)."""
-        return ["kubectl", f"--kubeconfig={self.kubeconfig}", *arguments]
+        return [kubectl_binary(), f"--kubeconfig={self.kubeconfig}", *arguments]
 
     def kubectl(self, *arguments: str, timeout_s: float = 120) -> str:
         done = subprocess.run(self.command(self.kubectl_argv(*arguments)), capture_output=True, text=True,
@@ -368,17 +372,45 @@ def require_root() -> None:
 
 def cached_binaries() -> dict[str, Path]:
     """The cached binaries; a clear error naming the setup script when any is missing."""
-    kubernetes = CACHE / f"kubernetes-{KUBERNETES_VERSION}" / "bin"
-    found = {name: kubernetes / name for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
-                                                   "kubelet", "kube-proxy", "pause")}
+    found = {name: KUBERNETES_BIN / name for name in ("kube-apiserver", "kube-controller-manager", "kube-scheduler",
+                                                       "kubelet", "kube-proxy", "kubectl", "pause")}
     found["etcd"] = CACHE / "etcd" / "usr" / "bin" / "etcd"
     missing = [name for name, path in found.items() if not os.access(path, os.X_OK)]
-    missing += [tool for tool in ("containerd", "ctr", "nsenter", "ip", "iptables", "kubectl", "openssl", "curl")
+    missing += [tool for tool in ("containerd", "ctr", "nsenter", "ip", "iptables", "openssl", "curl")
                 if shutil.which(tool) is None]
     if missing:
         raise ClusterError(f"missing {', '.join(missing)}: run `bash scripts/cluster-setup` "
                            f"(builds Kubernetes {KUBERNETES_VERSION} into {CACHE}, about 10 minutes)")
     return found
+
+
+def kubectl_binary() -> str:
+    """The kubectl to run: the one scripts/cluster-setup built when it is cached, else the one on PATH.
+
+    The built one (1.20.2, bundling kustomize v2.0.3) comes first even when a newer kubectl is on
+    PATH, so that the manifests are rendered and applied here as on a fresh machine: a newer
+    kustomize accepts fields (``labels``, ``patches``) that v2.0.3 rejects.
+    """
+    if os.access(BUILT_KUBECTL, os.X_OK):
+        return str(BUILT_KUBECTL)
+    on_path = shutil.which("kubectl")
+    if on_path is None:
+        raise ClusterError(f"kubectl is missing: run `bash scripts/cluster-setup kubectl` "
+                           f"(builds kubectl {KUBERNETES_VERSION} into {BUILT_KUBECTL.parent})")
+    return on_path
+
+
+def render_kustomization(directory: Path) -> list[dict]:
+    """``kubectl kustomize directory`` with :func:`kubectl_binary`, as parsed documents.
+
+    What ``kubectl apply -k`` would send, so the manifests can be checked without a cluster by the
+    same kubectl that applies them.
+    """
+    done = subprocess.run([kubectl_binary(), "kustomize", str(directory)], capture_output=True, text=True,
+                          timeout=60, check=False)
+    if done.returncode != 0:
+        raise ClusterError(f"kubectl kustomize {directory} failed: {_last_line(done.stderr)}")
+    return [document for document in yaml.safe_load_all(done.stdout) if document]
 
 
 def _kubeconfig(token: str) -> str:

@@ -60,8 +60,6 @@ SPECS: tuple[ImageSpec, ...] = (
     ImageSpec("llm-stub", "runtime", "RUNTIME_IMAGE", ("hive_resilience",)),
 )
 TARGET_IMAGES = ("hive", "tools", "llm-stub")
-UNPINNED_IN_IMAGES = {"soupsieve": "its pinned release needs Python >= 3.11.5; Debian bookworm's is 3.11.2"}
-"""Pins of constraints.txt left out of the images' copy, and why; pip resolves them there."""
 
 
 def docker(*arguments: str, check: bool = True, timeout_s: float = 120) -> subprocess.CompletedProcess:
@@ -107,9 +105,6 @@ def _context_files(spec: ImageSpec) -> list[tuple[str, bytes]]:
         path = REPO_ROOT / entry
         if path.is_dir():
             files += [(str(f.relative_to(REPO_ROOT)), f.read_bytes()) for f in sorted(path.rglob("*.py"))]
-        elif entry == "constraints.txt":
-            kept = [line for line in path.read_text().splitlines() if line.split("==")[0].strip() not in UNPINNED_IN_IMAGES]
-            files.append((entry, "\n".join(kept).encode() + b"\n"))
         else:
             files.append((entry, path.read_bytes()))
     if spec.name == "python":
@@ -145,8 +140,8 @@ def build_images(log_dir: Path, progress=print) -> dict[str, str]:
     """
     require_engine()
     log_dir.mkdir(parents=True, exist_ok=True)
-    if base_image() == DEBIAN_BASE and not image_exists(DEBIAN_BASE):
-        _build_debian_base(log_dir / "debian-base.log", progress)
+    if base_image() == DEBIAN_BASE:
+        ensure_debian_base(log_dir, progress)
     tags = image_tags()
     for spec in SPECS:
         tag = tags[spec.name]
@@ -156,6 +151,18 @@ def build_images(log_dir: Path, progress=print) -> dict[str, str]:
             _build(spec, tag, _build_arguments(spec, tags), log_dir / f"{spec.name}.log", progress)
         docker("tag", tag, f"{IMAGE_PREFIX}/{spec.name}:latest")
     return tags
+
+
+def ensure_debian_base(log_dir: Path, progress=print) -> str:
+    """The Debian bookworm minbase image (made with debootstrap when missing); returns its tag.
+
+    Also what the fresh-machine test starts from: bookworm as debootstrap leaves it, no Python.
+    """
+    require_engine()
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if not image_exists(DEBIAN_BASE):
+        _build_debian_base(log_dir / "debian-base.log", progress)
+    return DEBIAN_BASE
 
 
 def _build(spec: ImageSpec, tag: str, arguments: dict[str, str], log_path: Path, progress) -> None:

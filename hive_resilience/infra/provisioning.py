@@ -9,6 +9,8 @@ conftest files add (every test under integration/ is ``integration``) count too.
 - ``docker`` and ``images``: it is marked ``integration`` or ``cluster`` (the cluster loads the
   images into its containerd);
 - ``cluster``: it is marked ``cluster`` (scripts/cluster-setup);
+- ``kubectl``: it is marked ``kubectl`` (renders manifests with ``kubectl kustomize``; a fresh
+  machine has none, so scripts/cluster-setup builds it; the cluster part includes it);
 - ``chromium``: it uses pytest-playwright's ``browser`` fixture (directly or through ``page``);
 - ``nftables``: its module uses hive_resilience.target.netfaults (packet loss, partitions).
 
@@ -29,7 +31,7 @@ import pytest
 
 from hive_resilience.target import netfaults
 
-NEEDS = ("nftables", "chromium", "docker", "images", "cluster")
+NEEDS = ("nftables", "chromium", "kubectl", "docker", "images", "cluster")
 """Every machine part scripts/setup can provide, in the order it provides them."""
 
 
@@ -49,6 +51,8 @@ def needs_of(test: CollectedTest) -> set[str]:
         needs |= {"docker", "images"}
     if "cluster" in test.markers:
         needs.add("cluster")
+    if "kubectl" in test.markers:
+        needs.add("kubectl")
     if "browser" in test.fixtures:
         needs.add("chromium")
     if test.uses_netfaults:

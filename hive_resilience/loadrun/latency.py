@@ -4,7 +4,8 @@ Locust rounds response times into buckets (10 ms steps past 100 ms, coarser past
 coarse to decide a p99 near 2000 ms. Every request also goes into an HDR histogram per
 request name, with three significant digits (0.1 % error), and histograms merge exactly,
 so workers can ship them to the master. :meth:`RequestTally.percentile_ms` is the only
-percentile rule in the suite.
+percentile rule in the suite; :meth:`RequestTally.percentile_interval_ms` reads its confidence
+interval from the same histogram, by rank, so interval and point estimate always agree.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
 
+from hive_resilience.loadrun.intervals import order_statistic_ranks
 from hive_resilience.loadrun.scenario import AGGREGATED
 
 LOWEST_US = 1
@@ -53,6 +55,34 @@ class RequestTally:
         if self.requests == 0:
             return None
         return self.histogram.get_value_at_percentile(percentile) / 1000
+
+    def value_at_rank_ms(self, rank: int) -> float:
+        """The ``rank``-th smallest response time (1-based), read as :meth:`percentile_ms` reads it:
+        the highest value of the HDR bucket where the cumulative count reaches ``rank``."""
+        cumulative = 0
+        for index in range(self.histogram.counts_len):
+            cumulative += self.histogram.get_count_at_index(index)
+            if cumulative >= rank:
+                return self.histogram.get_highest_equivalent_value(self.histogram.get_value_from_index(index)) / 1000
+        raise ValueError(f"rank {rank} is beyond the {self.requests} recorded values")
+
+    def percentile_interval_ms(self, percentile: float) -> tuple[float, float | None] | None:
+        """The 95 % order-statistic interval of a percentile; high is None when too few samples bound it.
+
+        Distribution-free: the true percentile lies between the l-th and u-th smallest samples
+        (see :func:`~hive_resilience.loadrun.intervals.order_statistic_ranks`).
+        """
+        if self.requests == 0:
+            return None
+        low_rank, high_rank = order_statistic_ranks(self.requests, percentile / 100)
+        low = self.value_at_rank_ms(low_rank) if low_rank >= 1 else 0.0
+        return low, self.value_at_rank_ms(high_rank) if high_rank <= self.requests else None
+
+    def count_at_or_under(self, value_ms: float) -> int:
+        """How many response times are at or under ``value_ms``, bucket by bucket as :meth:`value_at_rank_ms` reads them."""
+        limit_us = value_ms * 1000
+        return sum(self.histogram.get_count_at_index(index) for index in range(self.histogram.counts_len)
+                   if self.histogram.get_highest_equivalent_value(self.histogram.get_value_from_index(index)) <= limit_us)
 
     def max_ms(self) -> float | None:
         return self.histogram.get_max_value() / 1000 if self.requests else None

@@ -6,6 +6,12 @@ It extends Locust through its events, as Locust intends: ``init_command_line_par
 workers (each worker also reports its own running request totals and CPU, so the master's
 report shows per-worker figures that can be checked against the merged totals), and
 ``quitting`` evaluates the SLOs, writes the report and sets the exit code.
+
+A run that stopped before its planned duration (Ctrl-C, ``--run-time`` shorter than the plan)
+is recorded as not completed and fails, however its SLOs look. Resource SLOs are judged
+against the embedded target: a run given ``--resource-samples`` (``hive-resilience run``) or
+aimed at a loopback Hive, which is this machine's and so could be sampled; only a remote
+``--host`` may leave them "not measured".
 The user classes in ``load/`` import this module, which registers the listeners once.
 """
 
@@ -21,9 +27,10 @@ import gevent
 import psutil
 from locust import between, events
 from locust.env import Environment
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WORKER_REPORT_INTERVAL, MasterRunner, WorkerRunner
 from locust.stats import PERCENTILES_TO_REPORT, StatsCSVFileWriter
 
+from hive_resilience.clients import http_client
 from hive_resilience.loadrun.latency import LatencyBook
 from hive_resilience.loadrun.request_log import RequestLogWriter
 from hive_resilience.loadrun.resources import (
@@ -41,20 +48,30 @@ from hive_resilience.loadrun.summary import (
     SCHEMA_VERSION,
     RunSummary,
     ScenarioRecord,
+    agent_time_split,
     generator_figures,
     new_run_dir,
     request_rows,
     saturation_warnings,
+    tools_server_calls,
+    unfinished_plan,
     verdict_lines,
     worker_figures,
     write_junit,
     write_summary,
 )
+from hive_resilience.loadrun.timeline import (
+    TimelineRecorder,
+    window_s_for,
+    write_timeline,
+)
 from hive_resilience.paths import LOAD_DIR
+from hive_resilience.target.embedded import LOOPBACK
 
 CPU_SAMPLE_INTERVAL_S = 2.0
 SESSIONS_CREATED_REQUEST = "POST /api/sessions"
 REPORT_KEY = "hive_resilience"
+LOOPBACK_HOSTS = frozenset({LOOPBACK, "localhost", "::1"})
 
 
 @dataclass
@@ -74,6 +91,10 @@ class RunRecord:
     """On a master: each worker's latest running totals, by worker id."""
     worker_cpu_samples: dict[str, list[float]] = field(default_factory=dict)
     """On a master: each worker's CPU samples, by worker id, to judge saturation per process."""
+    tools_calls_before: dict[str, int] | None = None
+    """The embedded tools server's ``/admin/stats`` counts when the load started; None elsewhere."""
+    timeline: TimelineRecorder | None = None
+    """Where the verdict is decided (standalone or master): the same figures per time window."""
 
     def clear_measurements(self) -> None:
         self.book.clear()
@@ -118,6 +139,9 @@ def apply_scenario(environment: Environment, **_: object) -> None:
     if environment.shape_class is not None:
         environment.shape_class.stages = scenario.stages
     if not isinstance(environment.runner, WorkerRunner):
+        # A master hears from its workers every few seconds: shorter windows would alternate full and empty.
+        min_window_s = WORKER_REPORT_INTERVAL if isinstance(environment.runner, MasterRunner) else 1.0
+        RUN.timeline = TimelineRecorder(window_s_for(scenario.duration_s, min_window_s))
         RUN.report_dir = Path(options.report_dir) if options.report_dir else new_run_dir(scenario.name)
         RUN.report_dir.mkdir(parents=True, exist_ok=True)
         if not options.html_file:
@@ -194,13 +218,38 @@ def _sample_generator_cpu(environment: Environment) -> None:
 def reset_measurements(**_: object) -> None:
     RUN.clear_measurements()
     RUN.started_at = time.time()
+    if RUN.timeline is not None:
+        RUN.timeline.start(RUN.started_at)
+
+
+@events.test_start.add_listener
+def count_tools_server_calls(environment: Environment, **_: object) -> None:
+    """Note the embedded tools server's call counts, so the summary can tell the run's own calls."""
+    if not isinstance(environment.runner, WorkerRunner):
+        RUN.tools_calls_before = _tools_server_counts(environment)
+
+
+def _tools_server_counts(environment: Environment) -> dict[str, int] | None:
+    """``tools/call`` counts per tool from the embedded tools server (``hive-resilience run``
+    passes its URL and resource samples); None for other targets or when it does not answer."""
+    options = environment.parsed_options
+    if options is None or not options.resource_samples or not options.mcp_host:
+        return None
+    try:
+        counts = http_client.call("GET", f"{options.mcp_host.rstrip('/')}/admin/stats").json["tool_calls"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return counts if isinstance(counts, dict) else None
 
 
 @events.request.add_listener
 def record_request(request_type: str, name: str, response_time: float, exception: BaseException | None, **_: object) -> None:
+    now = time.time()
     RUN.book.record(request_type, name, response_time or 0.0, exception is not None)
+    if RUN.timeline is not None:
+        RUN.timeline.record(now, request_type, name, response_time or 0.0, exception is not None)
     if RUN.request_log is not None:
-        RUN.request_log.add(time.time(), request_type, name, response_time or 0.0, exception is not None)
+        RUN.request_log.add(now, request_type, name, response_time or 0.0, exception is not None)
 
 
 @events.report_to_master.add_listener
@@ -218,6 +267,8 @@ def merge_measurements(client_id: str, data: dict, **_: object) -> None:
         return
     measurements = data[REPORT_KEY]
     RUN.book.merge(measurements["book"])
+    if RUN.timeline is not None:
+        RUN.timeline.merge(time.time(), measurements["book"])
     RUN.cpu_samples.extend(measurements["cpu"])
     # Running totals, not deltas: the latest report is the worker's whole count, so checking
     # the merged histograms against them catches a delta merged twice or lost on the way.
@@ -237,7 +288,9 @@ def gate(environment: Environment, **_: object) -> None:
         environment.runner.quit()
     summary = build_summary(environment)
     write_summary(RUN.report_dir, summary)
-    write_junit(RUN.report_dir, RUN.scenario.name, summary.slos)
+    write_junit(RUN.report_dir, RUN.scenario.name, summary.slos, incomplete_reason=summary.incomplete_reason)
+    if RUN.timeline is not None and RUN.started_at is not None:
+        write_timeline(RUN.report_dir, RUN.timeline.timeline(summary.ended_at or time.time()))
     print("\n".join(verdict_lines(summary)), flush=True)
     environment.process_exit_code = 0 if summary.passed else 1
 
@@ -250,7 +303,10 @@ def build_summary(environment: Environment) -> RunSummary:
     slos = scenario.effective_slos()
     verdicts = evaluate_request_slos(slos, RUN.book, duration_s)
     resources = _resources(environment)
-    verdicts += evaluate_resource_slos(slos, resources["figures"] if resources else None)
+    embedded = _embedded_target(environment)
+    verdicts += evaluate_resource_slos(
+        slos, resources["figures"] if resources else None, embedded_target=embedded,
+        missing_detail=f"no samples of the embedded target's processes ({_missing_samples(environment)})")
     generator = generator_figures(RUN.cpu_samples)
     workers = {
         worker_id: worker_figures(RUN.worker_requests.get(worker_id, {}), RUN.worker_cpu_samples.get(worker_id, []))
@@ -262,12 +318,13 @@ def build_summary(environment: Environment) -> RunSummary:
     warnings = saturation_warnings(generator, workers)
     if exceptions:
         warnings.append(f"{exceptions} exceptions in load user code (see Locust's log); the measurement is not trustworthy")
+    incomplete_reason = unfinished_plan(scenario.duration_s, RUN.started_at, ended_at)
     return RunSummary(
         schema_version=SCHEMA_VERSION,
         scenario=ScenarioRecord(name=scenario.name, description=scenario.description, stages=list(scenario.stages),
                                 duration_s=scenario.duration_s, compressed_from_s=scenario.compressed_from_s),
         targets=RUN.targets,
-        embedded_target=resources is not None,
+        embedded_target=embedded,
         started_at=RUN.started_at,
         ended_at=ended_at,
         duration_s=duration_s,
@@ -278,9 +335,29 @@ def build_summary(environment: Environment) -> RunSummary:
         slos=verdicts,
         warnings=warnings,
         regression_budgets=scenario.regression_budgets,
-        passed=all_held(verdicts) and not exceptions,
+        passed=all_held(verdicts) and not exceptions and incomplete_reason is None,
         report_dir=str(RUN.report_dir),
+        completed=incomplete_reason is None,
+        incomplete_reason=incomplete_reason,
+        agent_time=agent_time_split(RUN.book),
+        tools_server_calls=tools_server_calls(RUN.tools_calls_before, after, RUN.book)
+        if RUN.tools_calls_before is not None and (after := _tools_server_counts(environment)) is not None else None,
     )
+
+
+def _embedded_target(environment: Environment) -> bool:
+    """Whether the target's processes are this machine's: sampled by ``hive-resilience run``, or on loopback."""
+    options = environment.parsed_options
+    if options is not None and options.resource_samples:
+        return True
+    return urlsplit(environment.host or "").hostname in LOOPBACK_HOSTS
+
+
+def _missing_samples(environment: Environment) -> str:
+    path = environment.parsed_options.resource_samples if environment.parsed_options else None
+    if path:
+        return f"{path} is missing"
+    return "run it with `hive-resilience run`, which samples them; only a remote --host skips resource SLOs"
 
 
 def _resources(environment: Environment) -> dict | None:

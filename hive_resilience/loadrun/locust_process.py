@@ -14,11 +14,15 @@ monkey-patching stays out of the caller, and follows these rules:
   only, which decides when to interrupt it; a hung one is killed with its whole group.
 - Its output goes to a log file, and optionally line by line to a callback (the console).
 - Every wait is bounded.
+- It carries :data:`OWNER_VARIABLE` in its environment: the process that started it. A Locust
+  whose owner is gone (killed with SIGKILL, say) is a stray that ``hive-resilience cleanup``
+  finds by that mark and ends.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import signal
 import subprocess
 import sys
@@ -30,13 +34,20 @@ from pathlib import Path
 from typing import IO, Self
 
 from hive_resilience.paths import LOAD_DIR
-from hive_resilience.processes import REAP_TIMEOUT_S, kill_process_group, restore_ctrl_c
+from hive_resilience.processes import (
+    REAP_TIMEOUT_S,
+    kill_process_group,
+    process_identity,
+    restore_ctrl_c,
+)
 from hive_resilience.target.embedded import LOOPBACK
 
 INTERRUPT_GRACE_S = 30.0
 """After SIGINT, how long a Locust process may take to write its report before it is killed."""
 OUTPUT_DRAIN_TIMEOUT_S = 5.0
 """After the process ended, how long its last output lines may take to reach the log."""
+OWNER_VARIABLE = "HIVE_RESILIENCE_LOCUST_OWNER"
+"""Set in every Locust process the suite starts: ``<pid>:<create time>`` of the process that started it."""
 
 
 @dataclass(frozen=True)
@@ -147,7 +158,8 @@ class LocustProcess:
             # preexec_fn only resets a signal disposition, which takes no lock a thread could hold.
             self._popen = subprocess.Popen(command.argv(), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=cwd,
                                            preexec_fn=restore_ctrl_c,  # noqa: PLW1509
-                                           process_group=0 if own_process_group else None, **output)
+                                           process_group=0 if own_process_group else None,
+                                           env={**os.environ, OWNER_VARIABLE: process_identity(os.getpid())}, **output)
         except BaseException:
             self._log.close()
             raise

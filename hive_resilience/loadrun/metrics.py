@@ -1,7 +1,8 @@
 """The metric table: every figure an SLO can gate, the summary records and ``compare`` judges.
 
 One entry per metric says what it is called, its unit, which way is better, whether it is
-measured per request name or for the whole target, how it is measured, how ``compare``
+measured per request name or for the whole target, how it is measured, how its confidence
+interval is computed (percentile, ratio, rate or none), how ``compare``
 judges it (if at all), how the report prints it and which promise of the deployment plan it
 evidences. The scenario model (allowed SLO metrics, regression budgets), the SLO gate, the
 summary's request rows, ``compare`` and the HTML report all read this table, so a new metric
@@ -15,6 +16,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from hive_resilience.loadrun.intervals import (
+    percentile_decided,
+    poisson_rate_interval,
+    rate_decided,
+    ratio_decided,
+    samples_to_decide,
+    wilson_interval,
+)
 
 if TYPE_CHECKING:
     from hive_resilience.loadrun.latency import RequestTally
@@ -44,6 +54,44 @@ class Budget:
 
 
 @dataclass(frozen=True)
+class IntervalRule:
+    """How a request metric's 95 % confidence interval is computed, so a verdict can say it cannot tell.
+
+    ``percentile``: order statistics over the exact histogram (distribution-free);
+    ``ratio``: Wilson's interval on failures over requests; ``rate``: the Poisson score interval
+    of requests over the run's length. Metrics without a rule (counts, the maximum, resources)
+    are judged on their value alone.
+    """
+
+    kind: Literal["percentile", "ratio", "rate"]
+    percentile: float = 0.0
+
+    def interval(self, tally: RequestTally, duration_s: float) -> tuple[float, float | None] | None:
+        """(low, high) of the measured figure; high None when too few samples bound it; None without samples."""
+        if not tally.requests:
+            return None
+        if self.kind == "percentile":
+            return tally.percentile_interval_ms(self.percentile)
+        if self.kind == "rate":
+            return poisson_rate_interval(tally.requests, duration_s) if duration_s > 0 else None
+        return wilson_interval(tally.failures, tally.requests)
+
+    def samples_to_decide(self, tally: RequestTally, duration_s: float, threshold: float) -> int | None:
+        """Roughly how many samples in all would put the interval wholly on one side of ``threshold``,
+        if the measured share (or, for a rate, the pace) held."""
+        if self.kind == "percentile":
+            quantile = self.percentile / 100
+            return samples_to_decide(lambda hits, samples: percentile_decided(hits, samples, quantile),
+                                     tally.count_at_or_under(threshold), tally.requests)
+        if self.kind == "rate":
+            seconds_per_request = duration_s / tally.requests
+            return samples_to_decide(lambda count, _: rate_decided(count, count * seconds_per_request, threshold),
+                                     tally.requests, tally.requests)
+        return samples_to_decide(lambda hits, samples: ratio_decided(hits, samples, threshold),
+                                 tally.failures, tally.requests)
+
+
+@dataclass(frozen=True)
 class MetricSpec:
     """One metric; see the module docstring for who reads which field."""
 
@@ -61,6 +109,13 @@ class MetricSpec:
     """Format spec the reports print it with."""
     promise: str | None = None
     """The deployment plan's promise that this metric's SLOs on ``Aggregated`` evidence, if any."""
+    interval: IntervalRule | None = None
+    """How its confidence interval is computed; None: judged on the value alone."""
+
+    @property
+    def interval_kind(self) -> str:
+        """``percentile``, ``ratio`` or ``none``, for people and the docs."""
+        return self.interval.kind if self.interval else "none"
 
     @property
     def budget_key(self) -> str:
@@ -69,8 +124,10 @@ class MetricSpec:
         return f"{self.name}_{change}_{'points' if self.budget and self.budget.in_points else 'percent'}"
 
 
-def _percentile(percentile: float) -> RequestMeasure:
-    return lambda tally, _duration_s: tally.percentile_ms(percentile) if tally else None
+def _percentile(percentile: float) -> dict:
+    """The measure and the interval rule of a percentile metric, one number for both."""
+    return {"measure": lambda tally, _duration_s: tally.percentile_ms(percentile) if tally else None,
+            "interval": IntervalRule("percentile", percentile)}
 
 
 def _resource(name: str) -> ResourceMeasure:
@@ -83,14 +140,15 @@ METRICS: tuple[MetricSpec, ...] = (
                lambda tally, _duration_s: tally.requests if tally else 0, value_type=int, display="d"),
     MetricSpec("rps", "rps", "requests/s", "higher", "request",
                lambda tally, duration_s: (tally.requests if tally else 0) / duration_s if duration_s > 0 else None,
-               budget=Budget(10.0), display=".1f"),
+               budget=Budget(10.0), display=".1f", interval=IntervalRule("rate")),
     MetricSpec("error_ratio", "error ratio", "ratio", "lower", "request",
                lambda tally, _duration_s: tally.error_ratio if tally else None,
-               budget=Budget(0.5, in_points=True), display=".3f", promise="errors under 5 %"),
-    MetricSpec("p50_ms", "p50", "ms", "lower", "request", _percentile(50), display=".0f"),
-    MetricSpec("p90_ms", "p90", "ms", "lower", "request", _percentile(90), budget=Budget(15.0), display=".0f"),
-    MetricSpec("p95_ms", "p95", "ms", "lower", "request", _percentile(95), budget=Budget(15.0), display=".0f"),
-    MetricSpec("p99_ms", "p99", "ms", "lower", "request", _percentile(99), budget=Budget(20.0), display=".0f",
+               budget=Budget(0.5, in_points=True), display=".3f", promise="errors under 5 %",
+               interval=IntervalRule("ratio")),
+    MetricSpec("p50_ms", "p50", "ms", "lower", "request", **_percentile(50), display=".0f"),
+    MetricSpec("p90_ms", "p90", "ms", "lower", "request", **_percentile(90), budget=Budget(15.0), display=".0f"),
+    MetricSpec("p95_ms", "p95", "ms", "lower", "request", **_percentile(95), budget=Budget(15.0), display=".0f"),
+    MetricSpec("p99_ms", "p99", "ms", "lower", "request", **_percentile(99), budget=Budget(20.0), display=".0f",
                promise="p99 under 2 s"),
     MetricSpec("max_ms", "max", "ms", "lower", "request",
                lambda tally, _duration_s: tally.max_ms() if tally else None, display=".0f"),

@@ -11,6 +11,9 @@ standalone one or the master) decides the verdict, and every process is bounded 
 stopped when the run ends, however it ends. The Locust processes have a process group of
 their own, so Ctrl-C reaches this process only, which then interrupts the master once and
 lets it quit its workers: a terminal's signal to all of them at once would race that.
+
+What only this process knows - Ctrl-C, the overrun kill, the embedded target dying under the
+load - is added to the run's summary and JUnit file afterwards, so neither stays green.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from pathlib import Path
 from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
 from hive_resilience.loadrun.resources import ResourceSampler
 from hive_resilience.loadrun.scenario import load_scenario
-from hive_resilience.loadrun.summary import SUMMARY_FILE, new_run_dir
+from hive_resilience.loadrun.summary import SUMMARY_FILE, mark_incomplete, new_run_dir
 from hive_resilience.target.embedded import EmbeddedTarget, TargetPorts, free_port
 
 SHUTDOWN_ALLOWANCE_S = 120.0
@@ -76,7 +79,13 @@ def run(request: RunRequest) -> int:
         command = replace(command, host=target.api_url, mcp_host=target.mcp_url,
                                       resource_samples=samples_csv)
         with ResourceSampler(target.processes, samples_csv):
-            return _run_locust(command, run_dir, scenario.duration_s, request.workers)
+            exit_code = _run_locust(command, run_dir, scenario.duration_s, request.workers)
+        died = [component for component in target.components if component not in target.processes()]
+        if died:
+            reason = f"the embedded target's {', '.join(died)} died during the run (see {target.run_dir / 'logs'})"
+            mark_incomplete(run_dir, reason)
+            raise RunError(reason)
+        return exit_code
 
 
 @dataclass(frozen=True)
@@ -116,20 +125,27 @@ def _run_locust(command: LocustCommand, run_dir: Path, duration_s: float, worker
     roles = locust_roles(command, workers, free_port() if workers else 0)
     time_limit_s = duration_s + SHUTDOWN_ALLOWANCE_S
     processes: list[LocustProcess] = []
+    incomplete_reason = "the run failed to start"
     try:
         for role in roles:
             processes.append(_start(role, run_dir))
         try:
             exit_code = processes[0].wait(time_limit_s)
+            incomplete_reason = None
         except subprocess.TimeoutExpired:
-            raise RunError(f"{roles[0].name} did not finish within {time_limit_s:.0f} s; "
-                           f"see {processes[0].log_path}") from None
+            incomplete_reason = f"{roles[0].name} did not finish within {time_limit_s:.0f} s and was stopped"
+            raise RunError(f"{incomplete_reason}; see {processes[0].log_path}") from None
+        except KeyboardInterrupt:
+            incomplete_reason = "interrupted (Ctrl-C)"
+            raise
     finally:
         try:
             _stop_in_order(processes)
         finally:  # a second Ctrl-C while stopping ends them all at once
             for process in processes:
                 process.kill()
+            if incomplete_reason is not None:  # the deciding process has written what it measured by now
+                mark_incomplete(run_dir, incomplete_reason)
     if not (run_dir / SUMMARY_FILE).is_file():
         raise RunError(f"Locust exited with code {exit_code} without a verdict; see {processes[0].log_path}")
     return exit_code

@@ -28,6 +28,7 @@ from pydantic import (
     model_validator,
 )
 
+from hive_resilience.clients.agent_scripts import parse_script
 from hive_resilience.loadrun.metrics import (
     METRICS,
     MetricSpec,
@@ -44,6 +45,9 @@ AGGREGATED = "Aggregated"
 
 Metric = Literal[tuple(spec.name for spec in METRICS)]  # type: ignore[valid-type]
 """The metric names an SLO may use: those of the metric table, so pydantic names them all on a typo."""
+
+InconclusiveMeans = Literal["pass", "fail"]
+"""What a verdict whose confidence interval straddles its threshold counts as (default: fail)."""
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|m|s)")
 
@@ -119,6 +123,23 @@ class UserClassConfig(_Strict):
     tools: tuple[ToolCall, ...] | None = None
     """For user classes that call MCP tools (McpToolsUser): the tools and their mix; None means
     the class's default (McpToolsUser: the offline aden-tools mix). Other classes ignore it."""
+    scripts: dict[str, int] | None = None
+    """For user classes that chat with Hive's queen (HiveApiUser): the conversation scripts the
+    LLM stub plays (``one_tool``, ``chain steps=3``...) and their weights; None sends plain
+    messages without a script, as against a real model."""
+
+    @field_validator("scripts")
+    @classmethod
+    def _scripts(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is None:
+            return value
+        for key, weight in value.items():
+            parse_script(key)
+            if weight < 0:
+                raise ValueError(f"script {key!r}: weight must be 0 or more")
+        if not any(value.values()):
+            raise ValueError("scripts needs at least one entry with a weight above 0")
+        return value
 
     @field_validator("tools")
     @classmethod
@@ -153,6 +174,8 @@ class Slo(_Strict):
     request: str = AGGREGATED
     max: float | None = None
     min: float | None = None
+    inconclusive: InconclusiveMeans | None = None
+    """What this SLO's verdict counts as when its interval straddles the bound; None: the scenario's setting."""
 
     @model_validator(mode="after")
     def _one_bound(self) -> Slo:
@@ -209,8 +232,9 @@ RegressionBudgets = create_model(
 
     One key per metric the metric table gives a budget (``rps_drop_percent``,
     ``p99_ms_increase_percent``, ``error_ratio_increase_points``...), defaulting to the table's,
-    and ``min_requests``: rows with fewer requests in either run are not judged, since the p95
-    of four requests is noise.
+    and ``min_requests``, deprecated: ``compare`` judges percentiles and ratios by their
+    confidence intervals now and uses it only for summaries that predate them; still accepted
+    so old scenario files load.
     """,
     **{spec.budget_key: _budget_field(spec) for spec in compared_metrics()},
     min_requests=(int, Field(default=50, ge=1)),
@@ -226,6 +250,8 @@ class Scenario(_Strict):
     user_classes: dict[str, UserClassConfig] = Field(default_factory=lambda: {"HiveApiUser": UserClassConfig()})
     slos: tuple[Slo, ...] = ()
     reply_timeout_s: float = Field(default=30.0, gt=0)
+    inconclusive: InconclusiveMeans = "fail"
+    """What an SLO verdict counts as when its interval straddles the threshold, unless the SLO says otherwise."""
     regression_budgets: RegressionBudgets = Field(default_factory=RegressionBudgets)
     compressed_from_s: float | None = None
 
@@ -253,10 +279,12 @@ class Scenario(_Strict):
         return max(stage.users for stage in self.stages)
 
     def effective_slos(self) -> tuple[Slo, ...]:
-        """The production defaults, each replaced by a scenario SLO on the same metric and request."""
+        """The production defaults, each replaced by a scenario SLO on the same metric and request,
+        each with the scenario's ``inconclusive`` setting unless it has its own."""
         own = {slo.key: slo for slo in self.slos}
         defaults = tuple(slo for slo in DEFAULT_SLOS if slo.key not in own)
-        return defaults + self.slos
+        return tuple(slo if slo.inconclusive else slo.model_copy(update={"inconclusive": self.inconclusive})
+                     for slo in defaults + self.slos)
 
     def compressed_to(self, total_s: float) -> Scenario:
         """The same stages scaled to ``total_s`` seconds in all, for short CI runs."""

@@ -3,7 +3,13 @@
 An objective that cannot be measured because no request of its name was made fails: a load
 tool must never call a run green when the target did not answer. Resource objectives are
 "not measured" (and do not fail the run) when the target is remote, since only the embedded
-target's processes can be sampled.
+target's processes can be sampled; against the embedded target, missing samples fail.
+
+A percentile or ratio is judged by its 95 % confidence interval (the metric table says how it is
+computed), not by its point value: an interval wholly inside the bound passes, wholly outside
+fails, and one that straddles the threshold is **inconclusive**, which fails unless the SLO or
+its scenario says ``inconclusive: pass``. The verdict says how many samples it had and roughly
+how many would decide it, so a flaky verdict turns into a plain "run longer".
 """
 
 from __future__ import annotations
@@ -11,11 +17,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from hive_resilience.loadrun.latency import LatencyBook
+from hive_resilience.loadrun.latency import LatencyBook, RequestTally
 from hive_resilience.loadrun.metrics import metric
-from hive_resilience.loadrun.scenario import Slo
+from hive_resilience.loadrun.scenario import InconclusiveMeans, Slo
 
-Status = Literal["pass", "fail", "not measured"]
+Status = Literal["pass", "fail", "inconclusive", "not measured"]
 
 
 @dataclass(frozen=True)
@@ -30,45 +36,96 @@ class SloVerdict:
     measured: float | None
     status: Status
     detail: str = ""
+    samples: int | None = None
+    """Requests the figure was measured on; None for resource figures and summaries that predate it."""
+    interval: tuple[float, float | None] | None = None
+    """The 95 % confidence interval (low, high) of ``measured``; high None: too few samples to bound it."""
+    samples_to_decide: int | None = None
+    """For an inconclusive verdict: roughly how many samples in all would decide it; None: over a million."""
+    inconclusive_means: InconclusiveMeans = "fail"
 
     @property
     def failed(self) -> bool:
-        return self.status == "fail"
+        return self.status == "fail" or (self.status == "inconclusive" and self.inconclusive_means == "fail")
 
     def line(self) -> str:
-        measured = "n/a" if self.measured is None else f"{self.measured:.4g}"
-        suffix = f" - {self.detail}" if self.detail else ""
-        return f"{self.status.upper():<12} {self.label}: measured {measured}{suffix}"
+        measured = "not measured" if self.measured is None else f"measured {self.measured:.4g}"
+        evidence = f" (n={self.samples}" + (f", 95 % CI {self.interval_text()})" if self.interval else ")") \
+            if self.samples is not None else ""
+        notes = [self.detail] if self.detail else []
+        if self.status == "inconclusive":
+            more = (f"about {self.samples_to_decide} samples would decide it" if self.samples_to_decide
+                    else "over a million samples would decide it")
+            notes.append(f"the interval straddles {self.threshold:g}: {more}; counts as {self.inconclusive_means}")
+        suffix = "".join(f" - {note}" for note in notes)
+        return f"{self.status.upper():<12} {self.label}: {measured}{evidence}{suffix}"
+
+    def interval_text(self) -> str:
+        """``low..high`` of the interval, ``low..unbounded`` when too few samples bound it; empty without one."""
+        if self.interval is None:
+            return ""
+        low, high = self.interval
+        return f"{low:.4g}..{'unbounded' if high is None else f'{high:.4g}'}"
 
 
-def judge(slo: Slo, measured: float | None, missing_means: Status, missing_detail: str) -> SloVerdict:
-    """Compare one measured value with its bound; ``None`` means it could not be measured."""
+def judge(slo: Slo, measured: float | None, missing_means: Status, missing_detail: str,
+          tally: RequestTally | None = None, duration_s: float = 0.0) -> SloVerdict:
+    """Compare one measured value with its bound; ``None`` means it could not be measured.
+
+    With the request's ``tally`` (and the run's ``duration_s``, for a rate), a metric the table
+    gives an interval rule is judged by its interval rather than its point value.
+    """
     bound: Literal["max", "min"] = "max" if slo.max is not None else "min"
     threshold = slo.max if slo.max is not None else slo.min
     assert threshold is not None
+    common = {"samples": tally.requests if tally else None, "inconclusive_means": slo.inconclusive or "fail"}
     if measured is None:
-        return SloVerdict(slo.label, slo.metric, slo.request, threshold, bound, None, missing_means, missing_detail)
-    held = measured <= threshold if bound == "max" else measured >= threshold
-    return SloVerdict(slo.label, slo.metric, slo.request, threshold, bound, measured, "pass" if held else "fail")
+        return SloVerdict(slo.label, slo.metric, slo.request, threshold, bound, None, missing_means, missing_detail,
+                          **common)
+    rule = metric(slo.metric).interval
+    interval = rule.interval(tally, duration_s) if rule and tally else None
+    if interval is None:
+        held = measured <= threshold if bound == "max" else measured >= threshold
+        return SloVerdict(slo.label, slo.metric, slo.request, threshold, bound, measured, "pass" if held else "fail",
+                          **common)
+    status = _interval_status(interval, bound, threshold)
+    needed = rule.samples_to_decide(tally, duration_s, threshold) if status == "inconclusive" else None
+    return SloVerdict(slo.label, slo.metric, slo.request, threshold, bound, measured, status,
+                      interval=interval, samples_to_decide=needed, **common)
+
+
+def _interval_status(interval: tuple[float, float | None], bound: Literal["max", "min"], threshold: float) -> Status:
+    low, high = interval
+    within = high is not None and high <= threshold if bound == "max" else low >= threshold
+    beyond = low > threshold if bound == "max" else high is not None and high < threshold
+    return "pass" if within else "fail" if beyond else "inconclusive"
 
 
 def evaluate_request_slos(slos: tuple[Slo, ...], book: LatencyBook, duration_s: float) -> list[SloVerdict]:
     """Verdicts for every request-level SLO, measured as the metric table says from the exact histograms."""
     return [
-        judge(slo, metric(slo.metric).measure(book.find(slo.request), duration_s), "fail",
-              f"no request named {slo.request!r} was made")
+        judge(slo, metric(slo.metric).measure(tally, duration_s), "fail",
+              f"no request named {slo.request!r} was made", tally, duration_s)
         for slo in slos
         if not slo.is_resource
+        for tally in [book.find(slo.request)]
     ]
 
 
-def evaluate_resource_slos(slos: tuple[Slo, ...], resource_figures: dict[str, float | None] | None) -> list[SloVerdict]:
-    """Verdicts for resource SLOs; ``resource_figures`` is None when the target was not sampled."""
+def evaluate_resource_slos(slos: tuple[Slo, ...], resource_figures: dict[str, float | None] | None, *,
+                           embedded_target: bool, missing_detail: str = "") -> list[SloVerdict]:
+    """Verdicts for resource SLOs; ``resource_figures`` is None when the target was not sampled.
+
+    Unsampled, they fail against the embedded target (its processes should have been sampled,
+    ``missing_detail`` says why they were not) and are not measured against a remote one.
+    """
     verdicts = []
     for slo in slos:
         if not slo.is_resource:
             continue
-        if resource_figures is None:
+        if resource_figures is None and embedded_target:
+            verdicts.append(judge(slo, None, "fail", missing_detail or "the embedded target's processes were not sampled"))
+        elif resource_figures is None:
             verdicts.append(judge(slo, None, "not measured", "only the embedded target's processes are sampled"))
         else:
             verdicts.append(judge(slo, metric(slo.metric).measure(resource_figures), "fail", "too few samples to measure it"))

@@ -5,6 +5,11 @@ generator CPU, target resources, SLO verdicts). This module owns its format: :cl
 is the schema the Locust plugin writes with :func:`write_summary` and every reader (``compare``,
 the HTML report, the chaos control) loads with :func:`read_summary`. ``junit.xml`` has one test
 case per SLO so a CI system shows which promise broke; ``verdict_lines`` is what the console prints.
+
+A run that did not finish its plan (interrupted, killed for overrunning, its target died) is
+never green: ``completed`` is false with the reason, ``passed`` is false, and the JUnit file
+carries an error case. Whoever learns of it (the plugin at quit, ``hive-resilience run`` after
+Locust) records it with :func:`mark_incomplete`.
 """
 
 from __future__ import annotations
@@ -15,9 +20,22 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 
-from hive_resilience.loadrun.latency import LatencyBook
+from hive_resilience.clients.agent_scripts import (
+    HIVE_TIME_JOURNEY,
+    MODEL_TIME_JOURNEY,
+    TOOL_JOURNEY,
+    TOOLS_TIME_JOURNEY,
+)
+from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE, LatencyBook
 from hive_resilience.loadrun.metrics import request_metrics
 from hive_resilience.loadrun.scenario import AGGREGATED, RegressionBudgets, Stage
 from hive_resilience.loadrun.slo import SloVerdict
@@ -25,6 +43,10 @@ from hive_resilience.loadrun.slo import SloVerdict
 REPORTS_DIR = Path("reports")
 SUMMARY_FILE = "summary.json"
 JUNIT_FILE = "junit.xml"
+COMPLETION_CASE = "run completed its plan"
+"""The JUnit case, in error, of a run that did not."""
+PLAN_TOLERANCE_S = 1.0
+"""The scenario's shape ends the plan on a 1 s tick; a run shorter than its plan by more was stopped early."""
 GENERATOR_SATURATED_PERCENT = 90.0
 """Locust uses one core per process; above this mean CPU the generator, not Hive, set the pace."""
 SCHEMA_VERSION = 2
@@ -56,6 +78,9 @@ class _RequestCounts(_Record):
     name: str
     requests: int
     failures: int
+    intervals: dict[str, tuple[float, float | None]] = Field(default_factory=dict)
+    """95 % confidence interval per metric the metric table gives an interval rule (high None:
+    unbounded); empty in summaries that predate intervals."""
 
     def figure(self, metric_name: str) -> float | None:
         """The row's value of a request metric of the table; None when this summary predates it."""
@@ -98,6 +123,42 @@ class ResourceRecord(_Record):
     samples_csv: str
 
 
+class AgentTimeSplit(_Record):
+    """Where scripted agent replies' time went, as a mean per whole reply: in model calls, in
+    tool calls and in Hive itself (the rest); means add up, so the parts sum to the reply."""
+
+    replies: int
+    model_ms_mean: float
+    tools_ms_mean: float
+    hive_ms_mean: float
+    tool_calls: int
+    """Tool calls the queen ran during those replies and the failed ones (``JOURNEY tool ...`` entries)."""
+
+    @property
+    def reply_ms_mean(self) -> float:
+        return self.model_ms_mean + self.tools_ms_mean + self.hive_ms_mean
+
+    def parts(self) -> list[tuple[str, float, float]]:
+        """``(part, mean ms, percent of the reply)`` for the model, the tools and Hive."""
+        reply_ms = self.reply_ms_mean or 1.0
+        return [(label, value, 100 * value / reply_ms) for label, value in (
+            ("model", self.model_ms_mean), ("tools", self.tools_ms_mean), ("Hive", self.hive_ms_mean))]
+
+    def line(self) -> str:
+        parts = ", ".join(f"{label} {ms:.0f} ms ({percent:.0f} %)" for label, ms, percent in self.parts())
+        return f"Agent replies: {self.replies}, mean {self.reply_ms_mean:.0f} ms = {parts}; {self.tool_calls} tool calls"
+
+
+class ToolServerCalls(_Record):
+    """One tool's ``tools/call`` requests the embedded tools server received during the run, and from whom."""
+
+    received: int
+    from_load_users: int
+    """Sent by McpToolsUser itself (its ``mcp tools/call`` requests, failed ones included)."""
+    from_hive: int
+    """The rest: Hive's queen (and Hive's own per-session manifest check) calling the server."""
+
+
 class RunSummary(_Record):
     """The contents of ``summary.json``: one load run, its figures and its verdicts."""
 
@@ -118,6 +179,21 @@ class RunSummary(_Record):
     """Summaries written before budgets were recorded are judged by the defaults."""
     passed: bool
     report_dir: str
+    agent_time: AgentTimeSplit | None = None
+    """Absent when no scripted agent reply completed, and in summaries from before scripts."""
+    tools_server_calls: dict[str, ToolServerCalls] | None = None
+    """By tool; only against the embedded target, whose tools server counts the calls it serves."""
+    completed: bool = True
+    """Whether the run played its whole plan; summaries written before this was recorded say nothing of it."""
+    incomplete_reason: str | None = None
+
+    @model_validator(mode="after")
+    def _no_green_without_a_whole_run(self) -> RunSummary:
+        if not self.completed and self.passed:
+            raise ValueError("a run that did not complete its plan cannot have passed")
+        if self.completed != (self.incomplete_reason is None):
+            raise ValueError("completed is false exactly when there is an incomplete_reason")
+        return self
 
 
 def new_run_dir(scenario_name: str, base: Path = REPORTS_DIR) -> Path:
@@ -138,9 +214,43 @@ def request_rows(book: LatencyBook, duration_s: float) -> list[RequestRow]:
     """Exact per-request figures, aggregate last, measured as the gate measures them (the metric table)."""
     return [
         RequestRow(name=key, failures=tally.failures,
+                   intervals={spec.name: interval for spec in request_metrics()
+                              if spec.interval and (interval := spec.interval.interval(tally, duration_s)) is not None},
                    **{spec.name: spec.measure(tally, duration_s) for spec in request_metrics()})
         for key, tally in sorted(book.tallies.items(), key=lambda item: (item[0] == AGGREGATED, item[0]))
     ]
+
+
+def agent_time_split(book: LatencyBook) -> AgentTimeSplit | None:
+    """The mean split of whole scripted replies, from the journeys the load user reported."""
+    parts = [book.tallies.get(f"{JOURNEY_REQUEST_TYPE} {name}")
+             for name in (MODEL_TIME_JOURNEY, TOOLS_TIME_JOURNEY, HIVE_TIME_JOURNEY)]
+    if not all(parts):
+        return None
+    model, tools, hive = (tally.histogram.get_mean_value() / 1000 for tally in parts)
+    tool_prefix = f"{JOURNEY_REQUEST_TYPE} {TOOL_JOURNEY.format(tool='')}"
+    return AgentTimeSplit(
+        replies=parts[0].requests, model_ms_mean=model, tools_ms_mean=tools, hive_ms_mean=hive,
+        tool_calls=sum(tally.requests for key, tally in book.tallies.items() if key.startswith(tool_prefix)),
+    )
+
+
+MCP_TOOL_CALL_REQUEST = "POST mcp tools/call {tool}"
+"""How McpToolsUser's tool calls are named in the book."""
+
+
+def tools_server_calls(before: dict[str, int], after: dict[str, int], book: LatencyBook) -> dict[str, ToolServerCalls]:
+    """Per tool, the server's count during the run (``after - before`` of its ``/admin/stats``)
+    split into McpToolsUser's own calls and the rest, which came from Hive."""
+    calls = {}
+    for tool in sorted(after):
+        received = after[tool] - before.get(tool, 0)
+        tally = book.tallies.get(MCP_TOOL_CALL_REQUEST.format(tool=tool))
+        from_load_users = tally.requests if tally else 0
+        if received:
+            calls[tool] = ToolServerCalls(received=received, from_load_users=from_load_users,
+                                          from_hive=max(0, received - from_load_users))
+    return calls
 
 
 def generator_figures(cpu_samples: list[float]) -> dict:
@@ -203,21 +313,61 @@ def read_summary(path: Path) -> RunSummary:
         raise SummaryError(f"{path}: not a run summary: key {key!r}: {problem['msg']}") from None
 
 
-def write_junit(run_dir: Path, suite_name: str, verdicts: list[SloVerdict]) -> Path:
-    """One test case per SLO: failed ones carry measured vs threshold, unmeasured ones are skipped."""
+def unfinished_plan(planned_s: float, started_at: float | None, ended_at: float) -> str | None:
+    """Why a run that stopped at ``ended_at`` did not play its plan of ``planned_s``; None when it did."""
+    if started_at is None:
+        return "no load was started"
+    ran_s = ended_at - started_at
+    if ran_s < planned_s - PLAN_TOLERANCE_S:
+        return f"stopped after {ran_s:.0f} s of the planned {planned_s:.0f} s (interrupted)"
+    return None
+
+
+def mark_incomplete(run_dir: Path, reason: str) -> RunSummary | None:
+    """Record in the run's ``summary.json`` and ``junit.xml`` that it did not finish its plan.
+
+    An earlier reason is kept and this one added; returns the summary, or None when the run
+    left none (there is then no green file to correct).
+    """
+    path = Path(run_dir) / SUMMARY_FILE
+    if not path.is_file():
+        return None
+    summary = read_summary(path)
+    if summary.incomplete_reason and reason in summary.incomplete_reason:
+        return summary
+    reasons = "; ".join(filter(None, (summary.incomplete_reason, reason)))
+    summary = RunSummary.model_validate(
+        {**summary.model_dump(), "completed": False, "incomplete_reason": reasons, "passed": False})
+    write_summary(run_dir, summary)
+    write_junit(run_dir, summary.scenario.name, summary.slos, incomplete_reason=reasons)
+    return summary
+
+
+def write_junit(run_dir: Path, suite_name: str, verdicts: list[SloVerdict], incomplete_reason: str | None = None) -> Path:
+    """One test case per SLO: failed ones carry measured vs threshold, unmeasured ones are skipped.
+
+    A run that did not complete its plan gets one more case, in error, so a CI system reading
+    only this file never shows it green.
+    """
     suite = ElementTree.Element(
         "testsuite",
         name=f"slo.{suite_name}",
-        tests=str(len(verdicts)),
-        failures=str(sum(v.status == "fail" for v in verdicts)),
+        tests=str(len(verdicts) + (incomplete_reason is not None)),
+        failures=str(sum(v.failed for v in verdicts)),
+        errors=str(int(incomplete_reason is not None)),
         skipped=str(sum(v.status == "not measured" for v in verdicts)),
     )
+    if incomplete_reason is not None:
+        case = ElementTree.SubElement(suite, "testcase", classname=f"slo.{suite_name}", name=COMPLETION_CASE)
+        ElementTree.SubElement(case, "error", message=incomplete_reason).text = incomplete_reason
     for verdict in verdicts:
         case = ElementTree.SubElement(suite, "testcase", classname=f"slo.{suite_name}", name=verdict.label)
-        if verdict.status == "fail":
+        if verdict.failed:  # an inconclusive verdict too, unless its scenario lets it pass
             ElementTree.SubElement(case, "failure", message=verdict.line()).text = verdict.line()
         elif verdict.status == "not measured":
             ElementTree.SubElement(case, "skipped", message=verdict.detail)
+        else:  # the sample count and interval behind a pass
+            ElementTree.SubElement(case, "system-out").text = verdict.line()
     path = Path(run_dir) / JUNIT_FILE
     ElementTree.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
     return path
@@ -230,6 +380,13 @@ def verdict_lines(summary: RunSummary) -> list[str]:
              + (f" (compressed from {scenario.compressed_from_s:.0f} s)" if scenario.compressed_from_s else "")
              + ":"]
     lines += [f"  {verdict.line()}" for verdict in summary.slos]
+    if summary.agent_time is not None:
+        lines.append(summary.agent_time.line())
+    if summary.tools_server_calls:
+        lines.append("Tools server calls (from Hive / from McpToolsUser): " + ", ".join(
+            f"{tool} {calls.from_hive}/{calls.from_load_users}" for tool, calls in summary.tools_server_calls.items()))
     lines += [f"WARNING: {warning}" for warning in summary.warnings]
+    if not summary.completed:
+        lines.append(f"INCOMPLETE: {summary.incomplete_reason}")
     lines.append(f"RESULT: {'PASS' if summary.passed else 'FAIL'} - report in {summary.report_dir}")
     return lines

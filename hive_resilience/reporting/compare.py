@@ -7,6 +7,12 @@ are the new run's, as its ``summary.json`` records them from the scenario
 (``regression_budgets``): the run being judged carries the promise it is judged by.
 Improvements are never flagged, however large.
 
+A percentile, ratio or rate is a regression only when its confidence intervals say so: the new run's
+most favourable bound is still worse than the baseline's least favourable one by more than the
+budget. A change over budget that the intervals do not confirm is INCONCLUSIVE (not a
+regression; run longer to tell). Summaries written before rows carried intervals fall back to
+the deprecated ``min_requests`` rule: rows with fewer requests in either run are not judged.
+
 This module must not import Locust (see :mod:`hive_resilience.loadrun.scenario`).
 """
 
@@ -31,7 +37,7 @@ COMPARISON_JSON = "comparison.json"
 COMPARISON_MD = "comparison.md"
 MISSING_REQUEST_METRIC = "requests"
 
-Verdict = Literal["OK", "REGRESSION", "n/a"]
+Verdict = Literal["OK", "REGRESSION", "INCONCLUSIVE", "n/a"]
 
 
 class CompareError(ValueError):
@@ -78,7 +84,8 @@ class Comparison:
 def describe_budgets(budgets: RegressionBudgets) -> str:
     allowances = [f"{spec.label} {_worse_sign(spec)}{budgets.allowance(spec):g}"
                   f"{' points' if spec.budget.in_points else ' %'}" for spec in compared_metrics()]
-    return ", ".join([*allowances, f"rows with {budgets.min_requests}+ requests"])
+    fallback = f"(summaries without intervals: rows with {budgets.min_requests}+ requests)"
+    return ", ".join([*allowances, f"judged by their 95 % intervals {fallback}"])
 
 
 def _worse_sign(spec: MetricSpec) -> str:
@@ -113,25 +120,45 @@ def _checks(baseline: RunSummary, new: RunSummary) -> tuple[Check, ...]:
             checks.append(Check(row.name, MISSING_REQUEST_METRIC, row.requests, 0, None, None, "REGRESSION",
                                 "missing from the new run"))
             continue
-        new_row = new_rows[row.name]
-        if min(row.requests, new_row.requests) < budgets.min_requests:
-            note = f"fewer than {budgets.min_requests} requests"
-            checks += [Check(row.name, spec.name, row.figure(spec.name), new_row.figure(spec.name), None,
-                             budgets.allowance(spec), "n/a", note) for spec in compared_metrics()]
-            continue
-        checks += [_check(spec, row, new_row, budgets.allowance(spec)) for spec in compared_metrics()]
+        checks += [_check(spec, row, new_rows[row.name], budgets.allowance(spec), budgets.min_requests)
+                   for spec in compared_metrics()]
     return tuple(checks)
 
 
-def _check(spec: MetricSpec, baseline: RequestRow, new: RequestRow, budget: float) -> Check:
+def _check(spec: MetricSpec, baseline: RequestRow, new: RequestRow, budget: float, min_requests: int) -> Check:
     before, after = baseline.figure(spec.name), new.figure(spec.name)
+    intervals = (baseline.intervals.get(spec.name), new.intervals.get(spec.name))
+    if None in intervals and min(baseline.requests, new.requests) < min_requests:
+        # A summary written before it recorded this interval: the deprecated flat rule.
+        return Check(baseline.name, spec.name, before, after, None, budget, "n/a", f"fewer than {min_requests} requests")
     change = _change(spec, before, after)
     if change is None:
         return Check(baseline.name, spec.name, before, after, None, budget, "n/a", "not measured in both runs")
+    if not _over_budget(spec, change, budget):
+        return Check(baseline.name, spec.name, before, after, change, budget, "OK")
+    if None in intervals:
+        return Check(baseline.name, spec.name, before, after, change, budget, "REGRESSION")
+    if _over_budget(spec, _change(spec, *_facing_bounds(spec, *intervals)), budget):
+        return Check(baseline.name, spec.name, before, after, change, budget, "REGRESSION")
+    return Check(baseline.name, spec.name, before, after, change, budget, "INCONCLUSIVE",
+                 "over budget, but the 95 % intervals overlap it: run longer to tell")
+
+
+def _over_budget(spec: MetricSpec, change: float | None, budget: float) -> bool:
+    if change is None:
+        return False
     worsening = -change if spec.better == "higher" else change
     # Rounded so a change exactly at the budget is within it despite float noise.
-    verdict: Verdict = "REGRESSION" if round(worsening, 9) > budget else "OK"
-    return Check(baseline.name, spec.name, before, after, change, budget, verdict)
+    return round(worsening, 9) > budget
+
+
+def _facing_bounds(spec: MetricSpec, baseline: tuple[float, float | None],
+                   new: tuple[float, float | None]) -> tuple[float | None, float | None]:
+    """The baseline's least favourable bound and the new run's most favourable one: the smallest
+    worsening both intervals allow (an unbounded side allows none)."""
+    if spec.better == "lower":
+        return baseline[1], new[0]
+    return baseline[0], new[1]
 
 
 def _change(spec: MetricSpec, before: float | None, after: float | None) -> float | None:
@@ -172,7 +199,10 @@ def result_line(comparison: Comparison) -> str:
     if comparison.regressions:
         return (f"RESULT: REGRESSION - {comparison.regressions} of {len(comparison.checks)} checks over budget "
                 f"({comparison.new_run} against {comparison.baseline_run})")
-    return f"RESULT: OK - {len(comparison.checks)} checks within budget ({comparison.new_run} against {comparison.baseline_run})"
+    undecided = sum(check.verdict == "INCONCLUSIVE" for check in comparison.checks)
+    inconclusive = f", {undecided} inconclusive (run longer to tell)" if undecided else ""
+    return (f"RESULT: OK - {len(comparison.checks)} checks within budget{inconclusive} "
+            f"({comparison.new_run} against {comparison.baseline_run})")
 
 
 def render_text(comparison: Comparison) -> str:

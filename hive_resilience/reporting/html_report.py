@@ -1,8 +1,10 @@
 """``hive-resilience report``: one self-contained HTML page across load, chaos and E2E runs.
 
-It reads only what the runs wrote (``summary.json`` and Locust's history CSV of load runs,
+It reads only what the runs wrote (``summary.json`` and ``timeline.json`` of load runs,
 ``journal.json`` of chaos runs, ``results.json`` of the E2E run) and draws its charts as inline
-SVG, so the page opens anywhere, offline. The headline marks each promise of the deployment
+SVG, so the page opens anywhere, offline. The charts show the gate's own figures per window
+(``timeline.json``), so they agree with the verdicts; only runs written before it existed fall
+back to Locust's bucketed history CSV. The headline marks each promise of the deployment
 plan held, broken or not tested, and never "held" without a run that tested it.
 """
 
@@ -17,7 +19,9 @@ from pathlib import Path
 
 from hive_resilience.loadrun.metrics import METRICS, request_metrics
 from hive_resilience.loadrun.scenario import AGGREGATED
+from hive_resilience.loadrun.slo import SloVerdict
 from hive_resilience.loadrun.summary import SUMMARY_FILE, RunSummary, read_summary
+from hive_resilience.loadrun.timeline import TIMELINE_FILE, read_timeline
 
 REPORT_FILE_PREFIX = "resilience-report"
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 180, 36
@@ -73,7 +77,7 @@ def write_report(run_dirs: list[Path], reports_dir: Path) -> Path:
 
 def _load_run(run_dir: Path) -> dict:
     summary = read_summary(run_dir / SUMMARY_FILE)
-    return {"dir": run_dir, "summary": summary, "history": _history(run_dir / "locust_stats_history.csv")}
+    return {"dir": run_dir, "summary": summary, "history": _series(run_dir)}
 
 
 def _chaos_run(run_dir: Path) -> dict:
@@ -81,7 +85,6 @@ def _chaos_run(run_dir: Path) -> dict:
     ours = journal.get("hive_resilience") or {}
     load = ours.get("load") or {}
     load_dir = Path(load["report_dir"]) if load.get("report_dir") else run_dir / "load"
-    history_csv = load_dir / "locust_stats_history.csv"
     outputs = [run for run in journal.get("run", []) + _steady_state_runs(journal)]
     return {
         "dir": run_dir,
@@ -92,7 +95,7 @@ def _chaos_run(run_dir: Path) -> dict:
         "recovery_s": [run["output"] for run in outputs if _func(run) == "time_to_recover" and run.get("status") == "succeeded"],
         "sessions_lost": [run["output"] for run in outputs if _func(run) == "sessions_lost" and run.get("status") == "succeeded"],
         "phases": load.get("phases"),
-        "history": _history(history_csv) if history_csv.is_file() else [],
+        "history": _series(load_dir),
     }
 
 
@@ -105,8 +108,28 @@ def _func(run: dict) -> str | None:
     return run.get("activity", {}).get("provider", {}).get("func")
 
 
+def _series(load_dir: Path) -> list[dict]:
+    """Aggregate rows over time (time, RPS, error ratio, p50/p95/p99): the gate's windows, else Locust's history."""
+    if (load_dir / TIMELINE_FILE).is_file():
+        return _timeline_rows(load_dir / TIMELINE_FILE)
+    return _history(load_dir / "locust_stats_history.csv")
+
+
+def _timeline_rows(path: Path) -> list[dict]:
+    """One row per window of ``timeline.json``; an empty window has no percentiles but counts as 0 RPS."""
+    timeline = read_timeline(path)
+    rows = []
+    for window in timeline.windows:
+        figures = window.requests.get(AGGREGATED)
+        requests = figures.requests if figures else 0
+        rows.append({"t": timeline.started_at + window.start_s, "rps": requests / timeline.window_s,
+                     "error_ratio": figures.failures / requests if requests else 0.0,
+                     **{key: getattr(figures, f"{key}_ms") if figures else None for key in ("p50", "p95", "p99")}})
+    return rows
+
+
 def _history(csv_path: Path) -> list[dict]:
-    """Per-second aggregate rows of Locust's history: time, RPS, error ratio, p50/p95/p99."""
+    """Per-second aggregate rows of Locust's history (runs written before ``timeline.json``)."""
     if not csv_path.is_file():
         return []
     rows = []
@@ -128,10 +151,11 @@ def _promises(loads: list[dict], chaos: list[dict]) -> list[tuple[str, str, str]
                     if v.metric == metric and v.request == AGGREGATED and v.status != "not measured"]
         if not verdicts:
             return "not tested", "no load run"
-        broken = [f"{name}: {v.measured:.4g}" for name, v in verdicts if v.status == "fail"]
+        broken = [f"{name}: {_measured(v.measured)} ({v.status})" for name, v in verdicts if v.failed]
         if broken:
             return "broken", "; ".join(broken)
-        return "held", f"{len(verdicts)} load run(s), worst {max(v.measured for _, v in verdicts):.4g}"
+        worst = max((v.measured for _, v in verdicts if v.measured is not None), default=None)
+        return "held", f"{len(verdicts)} load run(s), worst {_n(worst, '.4g')}"
 
     def from_chaos(*tags: str) -> tuple[str, str]:
         tested = [run for run in chaos if set(tags) & set(run["tags"])]
@@ -194,17 +218,47 @@ def _load_section(load: dict) -> str:
         for row in summary.requests
     )
     verdicts = "".join(
-        f"<tr class='{_css(v.status)}'><td>{_e(v.label)}</td><td>{_n(v.measured, '.4g')}</td><td>{_e(v.status)}</td></tr>"
+        f"<tr class='{_css(v.status)}'><td>{_e(v.label)}</td><td>{_measured(v.measured)}</td>"
+        f"<td>{'-' if v.samples is None else v.samples}</td><td>{_e(v.interval_text() or '-')}</td>"
+        f"<td>{_e(v.status)}{_e(_deciding(v))}</td></tr>"
         for v in summary.slos
     )
     warnings = "".join(f"<p class='warning'>{_e(w)}</p>" for w in summary.warnings)
     return (
         f"<h2>Load: {_e(scenario.name)} <small>{_e(load['dir'].name)}{compressed}</small></h2>"
-        f"<p>Result: <b class='{_css('pass' if summary.passed else 'fail')}'>{'PASS' if summary.passed else 'FAIL'}</b></p>"
+        f"<p>Result: <b class='{_css('pass' if summary.passed else 'fail')}'>{'PASS' if summary.passed else 'FAIL'}</b>"
+        + ("" if summary.completed else f" &middot; incomplete: {_e(summary.incomplete_reason)}") + "</p>"
         f"{warnings}<table><tr><th>request</th>{headers}<th>failures</th></tr>{rows}</table>"
-        f"<table><tr><th>SLO</th><th>measured</th><th>verdict</th></tr>{verdicts}</table>"
+        f"<table><tr><th>SLO</th><th>measured</th><th>samples</th><th>95 % CI</th><th>verdict</th></tr>{verdicts}</table>"
+        + _agent_section(summary)
         + _charts(load["history"], None)
     )
+
+
+def _agent_section(summary: RunSummary) -> str:
+    """Where agent replies' time went, and which tool calls reached the tools server from Hive."""
+    parts = []
+    split = summary.agent_time
+    if split is not None:
+        cells = "".join(f"<tr><td>{label}</td><td>{ms:.0f}</td><td>{percent:.0f} %</td></tr>"
+                        for label, ms, percent in split.parts())
+        parts.append(f"<h3>Agent replies: where the time went</h3><p>{split.replies} whole replies, mean "
+                     f"{split.reply_ms_mean:.0f} ms, {split.tool_calls} tool calls</p>"
+                     f"<table><tr><th>part</th><th>mean ms</th><th>share</th></tr>{cells}</table>")
+    if summary.tools_server_calls:
+        cells = "".join(f"<tr><td>{_e(tool)}</td><td>{calls.received}</td><td>{calls.from_hive}</td>"
+                        f"<td>{calls.from_load_users}</td></tr>" for tool, calls in summary.tools_server_calls.items())
+        parts.append("<h3>Tools server calls</h3><table><tr><th>tool</th><th>received</th><th>from Hive</th>"
+                     f"<th>from McpToolsUser</th></tr>{cells}</table>")
+    return "".join(parts)
+
+
+def _deciding(verdict: SloVerdict) -> str:
+    """For an inconclusive verdict: what it counts as and roughly how many samples would decide it."""
+    if verdict.status != "inconclusive":
+        return ""
+    more = f"~{verdict.samples_to_decide}" if verdict.samples_to_decide else "over a million"
+    return f" (counts as {verdict.inconclusive_means}; {more} samples would decide)"
 
 
 def _chaos_section(run: dict) -> str:
@@ -247,7 +301,7 @@ def _e2e_section(results: list[dict]) -> str:
 
 def _charts(history: list[dict], fault_window: tuple[float, float] | None) -> str:
     if not history:
-        return "<p class='meta'>No time series (Locust's history CSV is missing).</p>"
+        return "<p class='meta'>No time series (the run wrote no timeline.json).</p>"
     return "<div class='charts'>" + "".join([
         _svg_chart("requests per second", history, [("rps", "#2563eb")], fault_window),
         _svg_chart("error ratio", history, [("error_ratio", "#dc2626")], fault_window),
@@ -258,7 +312,7 @@ def _charts(history: list[dict], fault_window: tuple[float, float] | None) -> st
 
 def _svg_chart(title: str, history: list[dict], series: list[tuple[str, str]], window: tuple[float, float] | None) -> str:
     t0, t1 = history[0]["t"], max(history[-1]["t"], history[0]["t"] + 1)
-    top = max(max(row[key] for row in history) for key, _ in series) or 1.0
+    top = max((row[key] for row in history for key, _ in series if row[key] is not None), default=0.0) or 1.0
     inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
 
     def x(t: float) -> float:
@@ -274,10 +328,11 @@ def _svg_chart(title: str, history: list[dict], series: list[tuple[str, str]], w
             shapes.append(f"<rect class='fault' x='{left:.1f}' y='{CHART_PAD}' width='{right - left:.1f}' height='{inner_h}'>"
                           "<title>fault window</title></rect>")
     for key, colour in series:
-        points = " ".join(f"{x(row['t']):.1f},{y(row[key]):.1f}" for row in history)
+        measured = [row for row in history if row[key] is not None]  # a window without requests has no latency
+        points = " ".join(f"{x(row['t']):.1f},{y(row[key]):.1f}" for row in measured)
         shapes.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5' points='{points}'/>")
         shapes += [f"<circle class='point' cx='{x(row['t']):.1f}' cy='{y(row[key]):.1f}' r='1.6' fill='{colour}'/>"
-                   for row in history]
+                   for row in measured]
     legend = " ".join(f"<tspan fill='{colour}'>{key}</tspan>" for key, colour in series)
     return (f"<svg class='chart' width='{CHART_WIDTH}' height='{CHART_HEIGHT}' viewBox='0 0 {CHART_WIDTH} {CHART_HEIGHT}'"
             f" role='img' aria-label='{_e(title)}'><text x='{CHART_PAD}' y='20'>{_e(title)} (max {top:.3g}) {legend}</text>"
@@ -289,6 +344,10 @@ def _svg_chart(title: str, history: list[dict], series: list[tuple[str, str]], w
 def _css(status: str) -> str:
     return {"held": "good", "pass": "good", "passed": "good", "xfailed": "known", "broken": "bad", "fail": "bad",
             "failed": "bad", "xpassed": "bad"}.get(status, "neutral")
+
+
+def _measured(value: float | None) -> str:
+    return "not measured" if value is None else format(value, ".4g")
 
 
 def _n(value: float | None, spec: str = ".0f") -> str:

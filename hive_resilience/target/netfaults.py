@@ -13,6 +13,8 @@ import subprocess
 
 TABLE = "hive_resilience"
 FAMILY = "inet"
+LOSS_RESOLUTION = 10_000
+"""Random draws per rule: loss is set in steps of 100 / 10 000 = 0.01 %."""
 
 
 class NetworkFaultError(RuntimeError):
@@ -20,11 +22,18 @@ class NetworkFaultError(RuntimeError):
 
 
 def drop_packets(port: int, loss_percent: float) -> None:
-    """Drop ``loss_percent`` % of the TCP packets to and from ``port`` (random, per packet)."""
+    """Drop ``loss_percent`` % of the TCP packets to and from ``port`` (random, per packet).
+
+    nft draws a random number below :data:`LOSS_RESOLUTION`, so the loss is honoured to
+    1/100 of a percent; a finer one would be rounded to another figure, so it is refused.
+    """
     if not 0 < loss_percent <= 100:
         raise ValueError("loss_percent must be above 0 and at most 100")
-    threshold = int(round(loss_percent))
-    _apply_rules(port, [f"tcp {direction} {port} numgen random mod 100 < {threshold} drop"
+    threshold = round(loss_percent * LOSS_RESOLUTION / 100)
+    if abs(threshold * 100 / LOSS_RESOLUTION - loss_percent) > 1e-9:
+        raise ValueError(f"loss_percent {loss_percent:g} is finer than nftables can drop here: "
+                         f"give a multiple of {100 / LOSS_RESOLUTION:g} %")
+    _apply_rules(port, [f"tcp {direction} {port} numgen random mod {LOSS_RESOLUTION} < {threshold} drop"
                         for direction in ("dport", "sport")])
 
 
