@@ -180,6 +180,7 @@ def test_the_build_context_lets_through_only_what_the_image_copies():
 
 
 @pytest.mark.kubectl
+@pytest.mark.cluster
 def test_kubectl_kustomize_builds_the_manifests_into_one_namespace():
     built = render_kustomization(K8S)
     assert {doc["kind"] for doc in built} == {"Namespace", "ConfigMap", "PersistentVolumeClaim", "Job", "Service", "Deployment"}
@@ -187,6 +188,7 @@ def test_kubectl_kustomize_builds_the_manifests_into_one_namespace():
 
 
 @pytest.mark.kubectl
+@pytest.mark.cluster
 def test_kubectl_kustomize_puts_the_part_of_label_on_every_object_and_pod():
     for doc in render_kustomization(K8S):
         labelled = [doc["metadata"]] + ([doc["spec"]["template"]["metadata"]] if "template" in doc.get("spec", {}) else [])
@@ -195,6 +197,7 @@ def test_kubectl_kustomize_puts_the_part_of_label_on_every_object_and_pod():
 
 
 @pytest.mark.kubectl
+@pytest.mark.cluster
 @pytest.mark.parametrize("directory", KUSTOMIZATIONS, ids=lambda path: str(path.relative_to(REPO_ROOT)))
 def test_kubectl_kustomize_renders_every_kustomization_with_the_kubectl_cluster_setup_builds(directory):
     # A fresh machine has only this kubectl (kustomize v2.0.3); a newer one on PATH would hide

@@ -8,7 +8,7 @@ import yaml
 from hive_resilience.infra.cluster import render_kustomization
 from hive_resilience.paths import REPO_ROOT
 
-pytestmark = pytest.mark.kubectl
+pytestmark = [pytest.mark.kubectl, pytest.mark.cluster]
 OVERLAYS = REPO_ROOT / "deploy" / "hive" / "overlays"
 
 

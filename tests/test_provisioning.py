@@ -37,6 +37,7 @@ def test_cluster_tests_need_the_kubernetes_build_and_the_images_it_loads():
 
 def test_a_test_running_kubectl_without_a_cluster_needs_only_kubectl():
     assert needs_of(collected("kubectl")) == {"kubectl"}
+    assert needs_of(collected("kubectl", "cluster")) == {"kubectl"}
 
 
 def test_a_browser_test_needs_chromium_whatever_its_markers():
@@ -77,6 +78,9 @@ def needs_for(*pytest_args: str) -> str:
     (("tests/test_deploy_manifests.py", "-k", "kustomize"), "kubectl"),
     (("tests/test_deploy_manifests.py", "-k", "not kustomize"), ""),
     (("e2e/test_dashboard.py", "-m", "not integration and not cluster"), "chromium"),
+    # The unit run of the README builds no Kubernetes (kubectl tests are marked cluster too),
+    # installs no Chromium (the report's browser check lives in e2e/) and needs no Docker.
+    (("-m", "not embedded and not integration and not cluster"), "nftables"),
 ])
 def test_the_collected_selection_decides(pytest_args, expected):
     assert needs_for(*pytest_args) == expected

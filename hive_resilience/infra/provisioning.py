@@ -6,11 +6,13 @@ made from a ``--collect-only`` pass with the very arguments the run gets, so mar
 (``-m``), keywords (``-k``), paths and node ids select exactly as in the run, and markers that
 conftest files add (every test under integration/ is ``integration``) count too. A test needs:
 
-- ``docker`` and ``images``: it is marked ``integration`` or ``cluster`` (the cluster loads the
-  images into its containerd);
-- ``cluster``: it is marked ``cluster`` (scripts/cluster-setup);
-- ``kubectl``: it is marked ``kubectl`` (renders manifests with ``kubectl kustomize``; a fresh
-  machine has none, so scripts/cluster-setup builds it; the cluster part includes it);
+- ``docker`` and ``images``: it is marked ``integration``, or ``cluster`` without ``kubectl``
+  (the cluster loads the images into its containerd);
+- ``cluster``: it is marked ``cluster`` without ``kubectl`` (scripts/cluster-setup);
+- ``kubectl`` only: it is marked ``kubectl`` (renders manifests with ``kubectl kustomize``; a
+  fresh machine has none, so scripts/cluster-setup builds it). Such tests are marked
+  ``cluster`` too, because building kubectl is building Kubernetes: the unit run
+  (``-m "not embedded and not integration and not cluster"``) builds nothing;
 - ``chromium``: it uses pytest-playwright's ``browser`` fixture (directly or through ``page``);
 - ``nftables``: its module uses hive_resilience.target.netfaults (packet loss, partitions).
 
@@ -47,12 +49,13 @@ class CollectedTest:
 def needs_of(test: CollectedTest) -> set[str]:
     """The machine parts one test needs (see the module docstring for the rule)."""
     needs = set()
-    if test.markers & {"integration", "cluster"}:
+    if "integration" in test.markers:
         needs |= {"docker", "images"}
-    if "cluster" in test.markers:
-        needs.add("cluster")
     if "kubectl" in test.markers:
+        # Marked ``cluster`` too (it needs the Kubernetes build), but only its kubectl.
         needs.add("kubectl")
+    elif "cluster" in test.markers:
+        needs |= {"docker", "images", "cluster"}
     if "browser" in test.fixtures:
         needs.add("chromium")
     if test.uses_netfaults:
