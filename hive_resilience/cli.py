@@ -42,6 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--mcp-host", help="tools MCP server base URL of an existing deployment")
     run_parser.add_argument("--duration", type=_duration,
                             help="compress the scenario's stages to this total length, e.g. 30s (env HIVE_RESILIENCE_DURATION)")
+    run_parser.add_argument("--inconclusive", choices=("pass", "fail"),
+                            help="count every inconclusive SLO verdict (too few samples to decide) as pass or fail; "
+                            "default: the scenario's setting, fail (env HIVE_RESILIENCE_INCONCLUSIVE)")
     run_parser.add_argument("--workers", type=_worker_count, default=0, metavar="N",
                             help="distribute the load: a Locust master and N Locust worker processes on this machine "
                             "(default: one Locust process); the master gates the SLOs once, the report shows each "
@@ -177,7 +180,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     duration = args.duration or os.environ.get("HIVE_RESILIENCE_DURATION")
-    return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args), workers=args.workers))
+    inconclusive = args.inconclusive or os.environ.get("HIVE_RESILIENCE_INCONCLUSIVE")
+    return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args), workers=args.workers,
+                          inconclusive=inconclusive))
 
 
 def _target(args: argparse.Namespace) -> int:

@@ -47,14 +47,16 @@ def failed_slos(summary: dict) -> set[str]:
 
 
 def test_smoke_against_the_embedded_hive_passes_with_traffic_on_both_servers(tmp_path):
+    # 20 s cannot decide a p99: the quick look counts inconclusive verdicts as pass, and only
+    # an SLO whose whole interval is beyond its threshold fails it.
     ports = free_ports()
     result, summary = hive_resilience_run(
-        "smoke", "--duration", "20s", "--api-port", str(ports.api), "--mcp-port", str(ports.mcp),
+        "smoke", "--duration", "20s", "--inconclusive", "pass", "--api-port", str(ports.api), "--mcp-port", str(ports.mcp),
         "--llm-port", str(ports.llm), cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "RESULT: PASS" in result.stdout
-    assert summary["passed"] and summary["scenario"]["compressed_from_s"] == 60
+    assert summary["passed"] and summary["scenario"]["compressed_from_s"] == 300
     for name in ("POST /api/sessions", "JOURNEY chat time-to-reply", "POST mcp tools/call get_current_time", "Aggregated"):
         assert request(summary, name)["requests"] > 0 and request(summary, name)["failures"] == 0, name
     assert summary["resources"]["sessions_created"] > 0

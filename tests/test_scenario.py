@@ -123,3 +123,15 @@ def test_shape_ticks_follow_the_stages_then_stop():
     assert stage_at(stages, 89.9).users == 500
     assert stage_at(stages, 90).users == 10
     assert stage_at(stages, 150) is None
+
+
+def test_inconclusive_override_applies_to_every_slo_including_ones_that_set_their_own(write_scenario):
+    path = write_scenario(MINIMAL + "inconclusive: fail\nslos:\n  - {metric: p99_ms, max: 500, inconclusive: fail}\n")
+    slos = load_scenario(str(path), inconclusive="pass").effective_slos()
+    assert {slo.inconclusive for slo in slos} == {"pass"}
+    assert {slo.inconclusive for slo in load_scenario(str(path)).effective_slos()} == {"fail"}
+
+
+def test_a_bad_inconclusive_override_is_a_scenario_error():
+    with pytest.raises(ScenarioError, match="--inconclusive: 'maybe' is not one of pass, fail"):
+        load_scenario("smoke", inconclusive="maybe")

@@ -113,6 +113,9 @@ def add_arguments(parser) -> None:
                        help="Scenario name in scenarios/ or a path to a scenario YAML file (default: smoke)")
     parser.add_argument("--duration", default=None, env_var="HIVE_RESILIENCE_DURATION",
                        help="Compress the scenario's stages to this total length, e.g. 30s (the report says so)")
+    parser.add_argument("--inconclusive", default=None, choices=("pass", "fail"), env_var="HIVE_RESILIENCE_INCONCLUSIVE",
+                        help="Count every inconclusive SLO verdict as pass or fail (default: the scenario's, fail), "
+                        "e.g. pass for a quick compressed look")
     parser.add_argument("--mcp-host", default=None, env_var="HIVE_RESILIENCE_MCP_HOST",
                        help="Base URL of the tools MCP server, e.g. http://127.0.0.1:4001 (default: the scenario's)")
     parser.add_argument("--report-dir", default=None, env_var="HIVE_RESILIENCE_REPORT_DIR",
@@ -130,7 +133,7 @@ def apply_scenario(environment: Environment, **_: object) -> None:
     if options is None:
         return
     try:
-        scenario = load_scenario(options.scenario, options.duration, _locustfiles(environment))
+        scenario = load_scenario(options.scenario, options.duration, _locustfiles(environment), options.inconclusive)
         _configure_user_classes(environment, scenario, options)
     except ScenarioError as error:
         sys.stderr.write(f"hive-resilience: {error}\n")

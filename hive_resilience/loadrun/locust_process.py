@@ -79,6 +79,7 @@ class LocustCommand:
     # The suite's own plugin options (hive_resilience.loadrun.locust_plugin).
     scenario: str | None = None
     duration: str | None = None
+    inconclusive: str | None = None
     mcp_host: str | None = None
     report_dir: Path | None = None
     request_log: Path | None = None
@@ -119,7 +120,8 @@ class LocustCommand:
                 ("--master-bind-port", self.master_port if self.expect_workers else None),
             )
         argv += _options(
-            ("--host", self.host), ("--scenario", self.scenario), ("--duration", self.duration), ("--mcp-host", self.mcp_host),
+            ("--host", self.host), ("--scenario", self.scenario), ("--duration", self.duration),
+            ("--inconclusive", self.inconclusive), ("--mcp-host", self.mcp_host),
             ("--report-dir", self.report_dir), ("--request-log", self.request_log),
             ("--resource-samples", self.resource_samples),
         )

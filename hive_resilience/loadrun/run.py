@@ -51,6 +51,8 @@ class RunRequest:
     mcp_host: str | None = None
     duration: str | None = None
     ports: TargetPorts = TargetPorts()
+    inconclusive: str | None = None
+    """Count inconclusive verdicts as ``pass`` or ``fail`` whatever the scenario says."""
     reports_dir: Path = Path("reports")
     workers: int = 0
     """Locust workers under a master on this machine; 0 runs one standalone Locust process."""
@@ -58,7 +60,7 @@ class RunRequest:
 
 def run(request: RunRequest) -> int:
     """Carry out one run; returns the process exit code (0 only when every SLO held)."""
-    scenario = load_scenario(request.scenario, request.duration)
+    scenario = load_scenario(request.scenario, request.duration, inconclusive=request.inconclusive)
     if request.host and not request.mcp_host:
         mcp_config = scenario.user_classes.get("McpToolsUser")
         if mcp_config and mcp_config.weight and not mcp_config.host:
@@ -67,7 +69,8 @@ def run(request: RunRequest) -> int:
     distribution = f", {request.workers} Locust workers" if request.workers else ""
     print(f"hive-resilience: scenario {scenario.name!r}, {scenario.duration_s:.0f} s{distribution}, report in {run_dir}",
           flush=True)
-    command = LocustCommand(scenario=request.scenario, duration=request.duration, report_dir=run_dir,
+    command = LocustCommand(scenario=request.scenario, duration=request.duration,
+                            inconclusive=request.inconclusive, report_dir=run_dir,
                             stop_timeout_s=USER_STOP_TIMEOUT_S)
     if request.host:
         command = replace(command, host=request.host, mcp_host=request.mcp_host)

@@ -286,6 +286,14 @@ class Scenario(_Strict):
         return tuple(slo if slo.inconclusive else slo.model_copy(update={"inconclusive": self.inconclusive})
                      for slo in defaults + self.slos)
 
+    def judging_inconclusive_as(self, meaning: str) -> Scenario:
+        """Every SLO's inconclusive verdict counted as ``meaning`` (``--inconclusive``: a quick
+        compressed look cannot decide a p99, and says so instead of failing)."""
+        if meaning not in ("pass", "fail"):
+            raise ScenarioError(f"--inconclusive: {meaning!r} is not one of pass, fail")
+        slos = tuple(slo.model_copy(update={"inconclusive": meaning}) for slo in self.slos)
+        return self.model_copy(update={"inconclusive": meaning, "slos": slos})
+
     def compressed_to(self, total_s: float) -> Scenario:
         """The same stages scaled to ``total_s`` seconds in all, for short CI runs."""
         factor = total_s / self.duration_s
@@ -310,7 +318,8 @@ def available_scenarios() -> list[str]:
     return sorted(path.stem for path in SCENARIOS_DIR.glob("*.yaml"))
 
 
-def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: Sequence[Path] = (LOAD_DIR,)) -> Scenario:
+def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: Sequence[Path] = (LOAD_DIR,),
+                  inconclusive: str | None = None) -> Scenario:
     """Load and validate a scenario, optionally compressed to ``duration`` (e.g. ``"30s"``).
 
     ``locustfiles`` (files or folders, as given to ``locust -f``) hold the user classes the
@@ -338,6 +347,8 @@ def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: S
             scenario = scenario.compressed_to(parse_duration_s(duration))
         except ValueError as error:
             raise ScenarioError(f"--duration: {error}") from None
+    if inconclusive is not None:
+        scenario = scenario.judging_inconclusive_as(inconclusive)
     return scenario
 
 
