@@ -41,6 +41,7 @@ name: plain-distributed
 users: 4
 spawn_rate: 4
 duration: 10s
+inconclusive: pass  # 10 s cannot decide a p99; the test is about the totals and the one verdict
 user_classes:
   HiveApiUser: {weight: 1, wait_s: [0.5, 1]}
   McpToolsUser: {weight: 1, wait_s: [0.5, 1]}
