@@ -18,6 +18,7 @@ from hive_resilience.clients.mcp_client import McpClient
 from hive_resilience.clients.mcp_protocol import (
     ENDPOINT,
     SESSION_HEADER,
+    TOOL_CALL_REQUEST_NAME,
     McpError,
     McpHttpReply,
     McpProtocol,
@@ -86,7 +87,8 @@ class McpToolsUser(FastHttpUser, ScenarioUser):
     @task(10)
     def call_tool(self) -> None:
         tool = random.choices(self.tools, weights=self.tool_weights)[0]
-        self._rpc("tools/call", {"name": tool.name, "arguments": tool.arguments}, f"mcp tools/call {tool.name}", tool=True)
+        self._rpc("tools/call", {"name": tool.name, "arguments": tool.arguments},
+                  TOOL_CALL_REQUEST_NAME.format(tool=tool.name), tool=True)
 
     def _initialize(self) -> bool:
         """Open an MCP session; False (and a recorded failure) when the server refuses."""

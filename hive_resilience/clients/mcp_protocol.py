@@ -20,6 +20,8 @@ PROTOCOL_VERSION = "2025-06-18"
 ENDPOINT = "/mcp"
 SESSION_HEADER = "Mcp-Session-Id"
 VERSION_HEADER = "MCP-Protocol-Version"
+TOOL_CALL_REQUEST_NAME = "mcp tools/call {tool}"
+"""How a load user names a ``tools/call`` in the statistics; the run summary finds them by it."""
 
 
 class McpError(Exception):

@@ -35,6 +35,7 @@ from hive_resilience.clients.agent_scripts import (
     TOOL_JOURNEY,
     TOOLS_TIME_JOURNEY,
 )
+from hive_resilience.clients.mcp_protocol import TOOL_CALL_REQUEST_NAME
 from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE, LatencyBook
 from hive_resilience.loadrun.metrics import request_metrics
 from hive_resilience.loadrun.scenario import AGGREGATED, RegressionBudgets, Stage
@@ -235,8 +236,8 @@ def agent_time_split(book: LatencyBook) -> AgentTimeSplit | None:
     )
 
 
-MCP_TOOL_CALL_REQUEST = "POST mcp tools/call {tool}"
-"""How McpToolsUser's tool calls are named in the book."""
+MCP_TOOL_CALL_REQUEST = f"POST {TOOL_CALL_REQUEST_NAME}"
+"""McpToolsUser's tool calls in the book: Locust puts the HTTP method before the request name."""
 
 
 def tools_server_calls(before: dict[str, int], after: dict[str, int], book: LatencyBook) -> dict[str, ToolServerCalls]:
