@@ -164,6 +164,7 @@ class HiveServerContainer(HostNetworkContainer):
     def get_client(self) -> HttpClient:
         return HttpClient(self.get_url())
 
-    def wire_agent_tools(self, tools_url: str) -> agent_wiring.AgentToolsProof:
-        """Register the tools server at ``tools_url`` (as Hive reaches it) and prove a new session calls it."""
-        return agent_wiring.wire_agent_tools(self.get_url(), tools_url)
+    def wire_agent_tools(self, tools_url: str, headers: dict[str, str] | None = None) -> agent_wiring.AgentToolsProof:
+        """Register the tools server at ``tools_url`` (as Hive reaches it, with ``headers`` besides
+        ``Accept``) and prove a new session calls it."""
+        return agent_wiring.wire_agent_tools(self.get_url(), tools_url, headers=headers)

@@ -19,7 +19,7 @@ when ``HIVE_DESKTOP_TOKEN`` is set.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from hive_resilience.clients import http_client
@@ -67,14 +67,19 @@ class AgentToolsProof:
     session_create_s: float
 
 
-def register_tools_server(api_url: str, tools_url: str, name: str = SERVER_NAME, timeout_s: float = 30.0) -> dict:
+def register_tools_server(api_url: str, tools_url: str, name: str = SERVER_NAME, timeout_s: float = 30.0,
+                          headers: Mapping[str, str] | None = None) -> dict:
     """Register ``tools_url`` as Hive's ``http`` MCP server ``name``; returns Hive's summary.
+
+    ``headers`` (an ``Authorization``, say) are registered with it, besides the ``Accept``
+    every call needs; Hive sends them on each request to the server.
 
     A server already registered under ``name`` is replaced, so pointing Hive at another URL
     (the fault proxy instead of the server itself) is the same call. Hive's ``http``
     transport posts JSON-RPC to ``{tools_url}/mcp/v1`` and checks ``{tools_url}/health``.
     """
-    entry = {"name": name, "transport": "http", "url": tools_url.rstrip("/"), "headers": {"Accept": ACCEPT_HEADER}}
+    entry = {"name": name, "transport": "http", "url": tools_url.rstrip("/"),
+             "headers": {"Accept": ACCEPT_HEADER, **(headers or {})}}
     answer = http_client.hive_call("POST", f"{api_url}/api/mcp/servers", entry, timeout_s=timeout_s)
     if answer.status == 409:
         removed = http_client.hive_call("DELETE", f"{api_url}/api/mcp/servers/{name}", timeout_s=timeout_s)
@@ -153,13 +158,13 @@ def prove_session_sees_tools(api_url: str, queen: str = DEFAULT_QUEEN, required:
 
 
 def wire_agent_tools(api_url: str, tools_url: str, queen: str = DEFAULT_QUEEN, name: str = SERVER_NAME,
-                     required: Sequence[str] = PROOF_TOOLS) -> AgentToolsProof:
+                     required: Sequence[str] = PROOF_TOOLS, headers: Mapping[str, str] | None = None) -> AgentToolsProof:
     """Register, health-check and expose the tools server for ``queen``, then prove a new session calls it.
 
     ``tools_url`` is what Hive will call: the tools server itself, or the MCP fault proxy in
     front of it so that MCP faults reach the agent's path.
     """
-    register_tools_server(api_url, tools_url, name)
+    register_tools_server(api_url, tools_url, name, headers=headers)
     check_registered_server(api_url, name)
     expose_mcp_tools(api_url, queen)
     return prove_session_sees_tools(api_url, queen, required)

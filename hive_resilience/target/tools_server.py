@@ -11,6 +11,9 @@ Hive's own ``http`` MCP transport is not streamable HTTP: it posts bare JSON-RPC
 also answers there, statelessly and in JSON, which is how the queen reaches these tools.
 ``GET /admin/stats`` counts the ``tools/call`` requests per tool, so a test can prove that a
 call the agent made reached this server and not Hive's in-process tool of the same name.
+It also counts, per header name, the MCP requests that carried it (names only: the values of
+``Authorization`` or ``X-Api-Key`` are secrets), so a test can prove that the headers Hive
+registered for this server reach it.
 
 Run it with ``python -m hive_resilience.target.tools_server --port 4001``.
 """
@@ -35,11 +38,14 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 logger = logging.getLogger("hive_resilience.target.tools_server")
 
 HIVE_HTTP_PATH = "/mcp/v1"
 """Where Hive's ``http`` MCP transport posts its JSON-RPC (``framework.loader.mcp_client``)."""
+MCP_PATH_PREFIX = "/mcp"
+"""Both MCP routes (streamable HTTP and Hive's) start with it; ``/health`` and ``/admin`` do not."""
 
 
 class CountingFastMCP(FastMCP):
@@ -47,11 +53,25 @@ class CountingFastMCP(FastMCP):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.tool_calls: Counter[str] = Counter()
+        self.requests_by_header: Counter[str] = Counter()
         super().__init__(*args, **kwargs)
 
     async def call_tool(self, name: str, arguments: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
         self.tool_calls[name] += 1
         return await super().call_tool(name, arguments)
+
+
+class HeaderNameCounter:
+    """ASGI middleware: counts each MCP request once per (lower-cased) header name it carries; never a value."""
+
+    def __init__(self, app: ASGIApp, counts: Counter[str]) -> None:
+        self.app = app
+        self.counts = counts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(MCP_PATH_PREFIX):
+            self.counts.update({name.decode("latin-1").lower() for name, _ in scope["headers"]})
+        await self.app(scope, receive, send)
 
 
 def build_server(host: str, port: int) -> CountingFastMCP:
@@ -73,13 +93,13 @@ def build_server(host: str, port: int) -> CountingFastMCP:
 
     @server.custom_route("/admin/stats", methods=["GET"])
     async def stats(_: Request) -> JSONResponse:
-        return JSONResponse({"tool_calls": dict(server.tool_calls)})
+        return JSONResponse({"tool_calls": dict(server.tool_calls), "requests_by_header": dict(server.requests_by_header)})
 
     return server
 
 
-def build_app(server: FastMCP) -> Starlette:
-    """Streamable HTTP at ``/mcp`` plus Hive's stateless JSON-RPC route at ``/mcp/v1``."""
+def build_app(server: CountingFastMCP) -> Starlette:
+    """Streamable HTTP at ``/mcp`` plus Hive's stateless JSON-RPC route at ``/mcp/v1``, header names counted."""
     app = server.streamable_http_app()
     hive_manager = StreamableHTTPSessionManager(
         app=server._mcp_server,
@@ -95,6 +115,7 @@ def build_app(server: FastMCP) -> Starlette:
             yield
 
     app.router.lifespan_context = lifespan
+    app.add_middleware(HeaderNameCounter, counts=server.requests_by_header)
     return app
 
 
