@@ -101,9 +101,9 @@ def start_container(built_images) -> Iterator[Callable[[HostNetworkContainer], H
 
 
 @pytest.fixture
-def fresh_llm_stub(start_container) -> LlmStubContainer:
+def fresh_llm_stub(start_container, built_images) -> LlmStubContainer:
     """A stub of the test's own, for tests that pause it or change its faults."""
-    return start_container(LlmStubContainer(images.image_tags()["llm-stub"]))
+    return start_container(LlmStubContainer(built_images["llm-stub"]))
 
 
 @pytest.fixture
