@@ -26,3 +26,11 @@ def embedded_target(tmp_path_factory) -> EmbeddedTarget:
     """The real Hive, tools server and LLM stub on free loopback ports, shared by a module."""
     with EmbeddedTarget(tmp_path_factory.mktemp("target"), free_ports()) as target:
         yield target
+
+
+@pytest.fixture(scope="module")
+def chaos_target(tmp_path_factory) -> EmbeddedTarget:
+    """The embedded target with the fault proxy in front of the tools server, as the chaos
+    control starts it: Hive reaches its MCP server through the proxy. Shared by a module."""
+    with EmbeddedTarget(tmp_path_factory.mktemp("chaos-target"), free_ports(), fault_proxy=True) as target:
+        yield target

@@ -57,10 +57,11 @@ def test_every_activity_the_experiments_call_is_discovered(discovery):
 
 def test_actions_and_probes_are_typed_by_module(discovery):
     kinds = {(activity["mod"].rsplit(".", 1)[1], activity["type"]) for activity in discovery["activities"]}
-    assert kinds == {("actions", "action"), ("probes", "probe"), ("k8s", "probe")}
+    assert kinds == {("actions", "action"), ("probes", "probe"), ("agent_probes", "probe"), ("llm_probes", "probe"),
+                     ("k8s", "probe")}
 
 
-@pytest.mark.parametrize("module", ["actions", "probes", "k8s"])
+@pytest.mark.parametrize("module", ["actions", "probes", "llm_probes", "k8s"])
 def test_every_discovered_activity_documents_its_arguments_and_its_result(discovery, module):
     undocumented = []
     for activity in discovery["activities"]:

@@ -158,6 +158,15 @@ def test_a_frozen_component_is_present_until_thawed(sleeping_tools):
     assert sleeping_tools.state.components["tools"].process().status() != psutil.STATUS_STOPPED
 
 
+def test_inject_fault_freezes_with_a_result_the_journal_can_hold(sleeping_tools):
+    configuration = {"target_dir": str(sleeping_tools.run_dir)}
+    stopped = actions.inject_fault("frozen-component", {"component": "tools"}, configuration)
+    try:
+        assert json.loads(json.dumps(stopped)) == [sleeping_tools.state.components["tools"].process().pid]
+    finally:
+        actions.thaw_component("tools", configuration)
+
+
 def test_a_killed_component_is_present_once_dead(sleeping_tools):
     killed = fault_registry.FAULTS.get("killed-component")
     assert not killed.present(sleeping_tools, "tools")

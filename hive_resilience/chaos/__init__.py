@@ -28,7 +28,8 @@ except PackageNotFoundError:
     __version__ = "unknown"
 
 ACTION_MODULES = ("hive_resilience.chaos.actions",)
-PROBE_MODULES = ("hive_resilience.chaos.probes", "hive_resilience.chaos.agent_probes", "hive_resilience.chaos.k8s")
+PROBE_MODULES = ("hive_resilience.chaos.probes", "hive_resilience.chaos.agent_probes", "hive_resilience.chaos.llm_probes",
+                 "hive_resilience.chaos.k8s")
 
 
 def discover(discover_system: bool = True) -> Discovery:

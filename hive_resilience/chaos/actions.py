@@ -22,6 +22,8 @@ from chaoslib.types import Configuration
 from hive_resilience.chaos.context import embedded_target
 from hive_resilience.target import fault_registry
 from hive_resilience.target.fault_registry import FaultError
+from hive_resilience.target.faults import healthy_faults
+from hive_resilience.target.llm_stub import LlmFaults
 
 __all__ = [
     "drop_mcp_packets",
@@ -114,20 +116,40 @@ def ensure_component_running(component: str, configuration: Configuration = None
     return _undo("killed-component", configuration, component)
 
 
-def set_llm_faults(first_token_delay_ms: float = 0, token_delay_ms: float = 0, failure_ratio: float = 0,
-                   outage: bool = False, configuration: Configuration = None) -> dict:
-    """Make the LLM stub slow or failing; knobs not given go back to healthy.
+def set_llm_faults(first_token_delay_ms: float | None = None, token_delay_ms: float | None = None,
+                   failure_ratio: float | None = None, outage: bool | None = None,
+                   server_error_ratio: float | None = None, rate_limit_ratio: float | None = None,
+                   rate_limit_rpm: float | None = None, retry_after_s: float | None = None,
+                   hang_ratio: float | None = None, hang_s: float | None = None,
+                   stream_cut_ratio: float | None = None, stream_cut_after_chunks: float | None = None,
+                   context_length_ratio: float | None = None, configuration: Configuration = None) -> dict:
+    """Make the LLM stub slow or failing the way real providers do; knobs not given go back to healthy.
+
+    Every knob of :class:`~hive_resilience.target.llm_stub.LlmFaults`, each answered in
+    OpenAI's wire format; a ratio is the share of LLM calls, 0 to 1, drawn per call.
 
     Arguments:
         first_token_delay_ms: milliseconds before the first token of every reply.
         token_delay_ms: milliseconds between streamed tokens.
-        failure_ratio: share of LLM calls, 0 to 1, answered with a 503.
-        outage: true answers every LLM call with a 503.
+        failure_ratio: share of calls answered 503 (an overloaded provider).
+        outage: true answers every call with a 503.
+        server_error_ratio: share of calls answered 500.
+        rate_limit_ratio: share of calls answered 429 with ``Retry-After``.
+        rate_limit_rpm: a requests-per-minute budget over a sliding minute, 429 beyond it; 0 = none.
+        retry_after_s: the ``Retry-After`` seconds of every 429 (healthy default 1).
+        hang_ratio: share of calls accepted and then left without a byte for ``hang_s`` seconds.
+        hang_s: how long such a call stays silent before the stub answers after all (default
+            60); keep it small in experiments, so the stub itself ends the hang.
+        stream_cut_ratio: share of streamed replies whose connection is closed mid-body, with
+            no error and no ``[DONE]``.
+        stream_cut_after_chunks: how many chunks such a reply sends before the cut (default 3).
+        context_length_ratio: share of calls answered 400 ``context_length_exceeded``.
 
     Returns the LLM stub's faults now in force, knob by knob.
     """
-    return _apply("llm-faults", configuration, first_token_delay_ms=first_token_delay_ms,
-                  token_delay_ms=token_delay_ms, failure_ratio=failure_ratio, outage=outage)
+    # The parameters are LlmFaults' fields by name (a test holds them equal); None = not given.
+    given = {knob: value for knob, value in locals().items() if knob != "configuration" and value is not None}
+    return _apply("llm-faults", configuration, **{**healthy_faults(LlmFaults), **given})
 
 
 def reset_llm_faults(configuration: Configuration = None) -> dict:

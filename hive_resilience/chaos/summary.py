@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from chaoslib.exceptions import ActivityFailed
 from chaoslib.types import Journal
 
 from hive_resilience.loadrun.request_log import whole_run_failures
@@ -22,6 +23,10 @@ def render_summary(journal: Journal) -> str:
         experiment.get("description", ""),
         "",
     ]
+    failed_runs = [run for run in journal.get("run", []) if run.get("status") == "failed"]
+    if failed_runs:
+        lines += ["## Failed activities", ""] + [
+            f"- {run.get('activity', {}).get('name', '?')}: {_failure_text(run)}" for run in failed_runs] + [""]
     load = ours.get("load")
     if load:
         lines += [
@@ -108,6 +113,12 @@ def _activity_row(run: dict, prefix: str = "") -> str:
     text = str(output).replace("|", "/").replace("\n", " ")[:120]
     tolerance = "" if run.get("tolerance_met") is None else (" (tolerance met)" if run["tolerance_met"] else " (tolerance NOT met)")
     return f"| {prefix}{run.get('activity', {}).get('name', '?')} | {run.get('status')}{tolerance} | {text} |"
+
+
+def _failure_text(run: dict) -> str:
+    """The whole message of a failed activity (a broken promise names itself and its figures),
+    without the exception class names Chaos Toolkit prefixes, often twice."""
+    return (run.get("exception") or ["failed"])[-1].strip().replace(f"{ActivityFailed.__module__}.ActivityFailed: ", "")
 
 
 def _number(value: float | None, spec: str = ".0f") -> str:

@@ -240,14 +240,15 @@ def _stopped_members(target: EmbeddedTarget, component: str) -> list[psutil.Proc
     return stopped
 
 
-def _freeze(target: EmbeddedTarget, component: str) -> list[psutil.Process]:
-    """SIGSTOP the component's process group; returns the processes stopped."""
+def _freeze(target: EmbeddedTarget, component: str) -> list[int]:
+    """SIGSTOP the component's process group; returns the pids stopped (plain data, since
+    ``inject_fault`` hands it to Chaos Toolkit's JSON journal)."""
     live_process(target, component)
     members = _members(target, component)
     for member in members:
         member.send_signal(signals.SIGSTOP)
     _settle(lambda: len(_stopped_members(target, component)) >= len(members))
-    return members
+    return [member.pid for member in members]
 
 
 def _frozen(target: EmbeddedTarget, component: str) -> bool:
