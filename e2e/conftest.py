@@ -27,6 +27,7 @@ VIEWPORT = {"width": 1400, "height": 900}
 def pytest_configure(config: pytest.Config) -> None:
     """Artifacts of failed tests go to reports/e2e/<test>/ unless the command line says otherwise."""
     config.addinivalue_line("markers", "e2e: drives the real Hive dashboard in Chromium")
+    config.addinivalue_line("markers", "fault_proxy: the test's Hive has the fault proxy before its tools server")
     if config.getoption("--output") == "test-results":
         config.option.output = str(REPORT_DIR)
     if config.getoption("--tracing") == "off":
@@ -83,9 +84,14 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 @pytest.fixture
-def hive(tmp_path: Path) -> Iterator[EmbeddedTarget]:
-    """A fresh embedded Hive for one test: no sessions, a healthy LLM stub."""
-    with EmbeddedTarget(tmp_path / "hive", free_ports()) as target:
+def hive(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[EmbeddedTarget]:
+    """A fresh embedded Hive for one test: no sessions, a healthy LLM stub.
+
+    A test marked ``fault_proxy`` gets the fault proxy in front of the tools server, so it can
+    slow tool calls down (the ``proxy-faults`` kind of the fault registry).
+    """
+    fault_proxy = request.node.get_closest_marker("fault_proxy") is not None
+    with EmbeddedTarget(tmp_path / "hive", free_ports(), fault_proxy=fault_proxy) as target:
         yield target
 
 

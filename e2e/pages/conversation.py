@@ -6,7 +6,7 @@ import re
 import time
 import uuid
 
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import Locator, Page, expect
 
 REPLY_PREFIX = "Hello from the hive-resilience LLM stub."
 """The LLM stub's replies start with this and end by quoting the user's message."""
@@ -14,6 +14,9 @@ IDLE_PLACEHOLDER = "Message Queen Bee..."
 """The composer's placeholder once the queen waits for input."""
 BUSY_PLACEHOLDER = "Queue a message"
 """How the composer's placeholder starts while the queen is busy with a turn."""
+TOOL_CALL_ICONS = {"running": "lucide-loader-circle", "done": "lucide-check", "error": "lucide-x",
+                   "warning": "lucide-triangle-alert", "interrupted": "lucide-ban"}
+"""The icon a tool-call pill shows in each state (Hive 1.0.12's bundle, ``qv`` and ``Vv``)."""
 
 
 def unique_message(text: str) -> str:
@@ -81,9 +84,27 @@ class QueenConversationPage:
         self.page.keyboard.press("Enter")
         self.user_message(text).first.wait_for()
 
-    def visible_error(self) -> Locator:
-        """Any error text the conversation shows the user."""
+    def visible_error(self, within: Locator | None = None) -> Locator:
+        """Any error text the conversation (or the part of it ``within``) shows the user."""
         # A flag, not an inline "(?i)": Playwright hands the pattern to the browser, and JavaScript
         # rejects inline flags (the locator then fails as if no error were shown).
         error_text = re.compile(r"error|failed|unavailable|try again|could not|couldn't", re.IGNORECASE)
-        return self.page.get_by_text(error_text).filter(visible=True)
+        return (within or self.page).get_by_text(error_text).filter(visible=True)
+
+    def tool_call(self, tool: str) -> Locator:
+        """The pill the conversation shows for the queen's calls of ``tool``: a button named after it."""
+        return self.page.get_by_role("button").filter(has=self.page.get_by_text(tool, exact=True))
+
+    def tool_call_in_state(self, tool: str, state: str) -> Locator:
+        """The pill of ``tool`` in ``state``: running, done, error, warning or interrupted."""
+        # The state is only an aria-hidden icon (no text, role or label says it), so this is the
+        # one selector that reads a class.
+        return self.tool_call(tool).filter(has=self.page.locator(f"svg.{TOOL_CALL_ICONS[state]}"))
+
+    def open_tool_call(self, tool: str) -> Locator:
+        """Unfold the pill of ``tool``; returns what it shows: each call's start time and duration."""
+        pill = self.tool_call(tool).first
+        pill.click()
+        expect(pill).to_have_attribute("aria-expanded", "true")
+        # The unfolded calls have no role or label: they are the block right after the row of pills.
+        return pill.locator("xpath=../following-sibling::div[1]")
