@@ -19,10 +19,12 @@ from unittest import mock
 import pytest
 import yaml
 from chaoslib.exceptions import ActivityFailed
+from chaoslib.hypothesis import within_tolerance
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
 from hive_resilience.chaos import k8s
+from hive_resilience.chaos.agent_probes import AgentTurn, AgentTurns
 from hive_resilience.paths import REPO_ROOT
 
 K8S_EXPERIMENTS = sorted((REPO_ROOT / "chaos" / "experiments" / "k8s").glob("*.yaml"))
@@ -343,3 +345,90 @@ def test_label_chaos_mesh_fault_puts_the_suites_label_on_the_fault(cluster):
     cluster.custom.patch_namespaced_custom_object.assert_called_once_with(
         group="chaos-mesh.org", version="v1alpha1", namespace="hive", plural="networkchaos", name="latency",
         body={"metadata": {"labels": {"app.kubernetes.io/managed-by": "hive-resilience"}}})
+
+
+# Agent promise probes, on a recorded measurement ------------------------------------------
+
+
+SERVED = AgentTurn("replied", 1.2, tool_calls=1, tool_s=(0.05,), llm_calls=2)
+TOOL_ERROR = AgentTurn("replied", 1.4, tool_calls=1, tool_errors=1, llm_calls=2)
+HUNG = AgentTurn("hung", 60.0, tool_calls=1, problem="no reply within 60 s")
+SILENT = AgentTurn("replied", 1.1, tool_calls=1, problem="script one_tool: tool risk_score never completed")
+
+
+@pytest.fixture
+def played(monkeypatch):
+    """Replaces the agent measurement with recorded turns; records how it was asked for."""
+    asked = []
+
+    def play(turns: list[AgentTurn]) -> list:
+        def measure(configuration, script, count, reply_within_s, same_session):
+            asked.append({"script": script, "turns": count, "reply_within_s": reply_within_s,
+                          "same_session": same_session})
+            return AgentTurns(script, list(turns))
+        monkeypatch.setattr(k8s, "measure_agent_turns", measure)
+        return asked
+
+    return play
+
+
+def test_turns_during_a_kill_keep_the_promise_when_served_or_failing_clearly(played):
+    asked = played([TOOL_ERROR, SERVED, SERVED])
+    figures = k8s.tool_turns_served_or_clear_error(turns=3, reply_within_s=60)
+    assert (figures["promise"], figures["replied"], figures["tool_errors"]) == ("kept", 3, 1)
+    assert asked == [{"script": "one_tool", "turns": 3, "reply_within_s": 60, "same_session": True}]
+
+
+def test_a_hung_turn_during_a_kill_breaks_the_promise_with_its_figures(played):
+    played([SERVED, HUNG, SERVED])
+    with pytest.raises(ActivityFailed, match=r"promise broken: a conversation that needs a tool is served or gets "
+                                             r"a clear error within 60 s\. .*1 hung.*turn 2: hung in 60 s"):
+        k8s.tool_turns_served_or_clear_error(reply_within_s=60)
+
+
+def test_a_tool_call_that_silently_never_completed_is_no_clear_error(played):
+    played([SILENT, SERVED, SERVED])
+    with pytest.raises(ActivityFailed, match="turn 1: replied .*never completed"):
+        k8s.tool_turns_served_or_clear_error()
+
+
+def test_a_session_whose_last_turn_still_fails_did_not_stay_usable(played):
+    played([SERVED, TOOL_ERROR, TOOL_ERROR])
+    with pytest.raises(ActivityFailed, match="the session stays usable: its last turn is served.*turn 3"):
+        k8s.tool_turns_served_or_clear_error()
+
+
+def test_tool_calls_work_only_when_every_new_session_turn_is_served(played):
+    asked = played([SERVED, SERVED])
+    assert k8s.tool_turns_served()["as_scripted"] == 2
+    assert asked[0]["same_session"] is False
+    played([SERVED, TOOL_ERROR])
+    with pytest.raises(ActivityFailed, match=r"promise broken: tool calls work.*turn 2: replied in 1.4 s, 1 tool calls, 1 tool errors"):
+        k8s.tool_turns_served()
+
+
+def test_container_restarts_sums_every_container_of_the_selected_pods(cluster):
+    def pod(*restarts: int) -> client.V1Pod:
+        return client.V1Pod(status=client.V1PodStatus(container_statuses=[
+            client.V1ContainerStatus(name="c", image="i", image_id="", ready=True, restart_count=count)
+            for count in restarts]))
+
+    cluster.core.list_namespaced_pod.return_value = client.V1PodList(items=[pod(0), pod(2, 1), client.V1Pod(status=client.V1PodStatus())])
+    assert k8s.container_restarts("app=hive-api", "hive") == 3
+    assert cluster.core.list_namespaced_pod.call_args == LIST_HIVE_API_PODS
+
+
+def agent_promise_probes() -> list:
+    return [pytest.param(activity, id=f"{path.stem}/{activity['name']}") for path in K8S_EXPERIMENTS
+            for activity in load(path)["method"]
+            if activity["provider"].get("func", "").startswith("tool_turns")]
+
+
+@pytest.mark.parametrize("probe", agent_promise_probes())
+def test_agent_promise_probes_are_held_to_their_promise(probe, played):
+    # The load control enforces a method probe only through its tolerance.
+    played([SERVED, SERVED, SERVED])
+    function = getattr(k8s, probe["provider"]["func"])
+    kept = function(**{key: value for key, value in probe["provider"]["arguments"].items() if key != "reply_within_s"})
+    assert within_tolerance(probe["tolerance"], kept)
+    assert not within_tolerance(probe["tolerance"], {**kept, "promise": "broken"})

@@ -7,6 +7,7 @@ import yaml
 
 from hive_resilience.infra.cluster import render_kustomization
 from hive_resilience.paths import REPO_ROOT
+from hive_resilience.target.container_entry import TOOLS_URL_ENV
 
 pytestmark = [pytest.mark.kubectl, pytest.mark.cluster]
 OVERLAYS = REPO_ROOT / "deploy" / "hive" / "overlays"
@@ -57,3 +58,16 @@ def test_services_match_the_experiments_default_urls():
         configuration = yaml.safe_load(experiment.read_text())["configuration"]
         assert configuration["hive_api_url"]["default"] == "http://hive-api.hive.svc.cluster.local:8787"
         assert configuration["mcp_url"]["default"] == "http://hive-tools.hive.svc.cluster.local:4001"
+
+
+@pytest.mark.parametrize("overlay", ["local", "staging"])
+def test_every_hive_api_pod_registers_the_tools_service_with_its_own_hive(overlay):
+    documents = rendered(overlay)
+    (container,) = of_kind(documents, "Deployment")["hive-api"]["spec"]["template"]["spec"]["containers"]
+    environment = {entry["name"]: entry.get("value") for entry in container["env"]}
+    tools_port = of_kind(documents, "Service")["hive-tools"]["spec"]["ports"][0]["port"]
+    # Service link variables of the hive-tools Service: no cluster DNS needed.
+    assert environment[TOOLS_URL_ENV] == "http://$(HIVE_TOOLS_SERVICE_HOST):$(HIVE_TOOLS_SERVICE_PORT)"
+    assert tools_port == 4001 and environment["EXPOSE_QUEEN_TOOLS"] == "1"
+    hook = container["lifecycle"]["postStart"]["exec"]["command"]
+    assert hook[-4:] == ["-m", "hive_resilience.target.container_entry", "wire-tools", "hive-api"]

@@ -75,8 +75,66 @@ def test_hive_runs_on_the_cluster(hive_cluster: Cluster) -> None:
                           capture_output=True).returncode != 0
 
 
-def test_tools_pod_kill_under_load_holds_the_steady_state(hive_cluster: Cluster, tmp_path: Path) -> None:
+def live_pods(cluster: Cluster, label_selector: str) -> list[dict]:
+    """The pods of Hive's namespace matching ``label_selector`` that are not being deleted."""
+    pods = json.loads(cluster.kubectl("get", "pods", "-n", "hive", "-l", label_selector, "-o", "json"))["items"]
+    return [pod for pod in pods if pod["metadata"].get("deletionTimestamp") is None]
+
+
+def pod_ips(cluster: Cluster, label_selector: str) -> list[str]:
+    return [pod["status"]["podIP"] for pod in live_pods(cluster, label_selector)]
+
+
+def tools_server_calls(cluster: Cluster) -> int:
+    """``tools/call`` requests the tools pods served, summed over the pods (each counts its own)."""
+    total = 0
+    for ip in pod_ips(cluster, "app=hive-tools"):
+        stats = subprocess.run(cluster.command(["curl", "-sf", "--max-time", "10", f"http://{ip}:4001/admin/stats"]),
+                               capture_output=True, text=True, timeout=30, check=True)
+        total += sum(json.loads(stats.stdout)["tool_calls"].values())
+    return total
+
+
+AGENT_TURNS = ("import json, sys; from hive_resilience.chaos.agent_probes import measure_agent_turns; "
+               "print(json.dumps(measure_agent_turns({'hive_api_url': sys.argv[1]}, 'one_tool', 2, 90.0).as_json()))")
+
+
+def agent_turns_in_cluster(cluster: Cluster, api_url: str) -> dict:
+    """``measure_agent_turns`` of a ``one_tool`` conversation, run inside the cluster's namespace."""
+    done = subprocess.run(cluster.command([sys.executable, "-c", AGENT_TURNS, api_url]),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_every_hive_api_pod_calls_the_tools_server(hive_cluster: Cluster) -> None:
+    # Each pod directly, not the Service: its affinity would show one pod only.
+    for ip in pod_ips(hive_cluster, "app=hive-api"):
+        calls_before = tools_server_calls(hive_cluster)
+        turns = agent_turns_in_cluster(hive_cluster, f"http://{ip}:8787")
+        print(f"hive-api pod {ip}: {turns['as_scripted']}/{turns['turns']} one_tool turns as scripted, "
+              f"reply_s_max {turns['reply_s_max']}, tool_s_mean {turns['tool_s_mean']}")
+        assert turns["as_scripted"] == turns["turns"] == 2, turns["problems"]
+        assert tools_server_calls(hive_cluster) - calls_before >= turns["tool_calls"] == 2
+
+
+def agent_figures(journal: dict) -> dict[str, dict | str]:
+    """The outputs of the experiment's agent probes by probe name, or the failure a probe raised."""
+    return {run["activity"]["name"]: run.get("output") if run["status"] == "succeeded"
+            else (run.get("exception") or ["?"])[-1].strip()
+            for run in journal.get("run", []) if run["activity"]["provider"].get("func", "").startswith("tool_turns")}
+
+
+def tools_pod_names(cluster: Cluster) -> set[str]:
+    return {pod["metadata"]["name"] for pod in live_pods(cluster, "app=hive-tools")}
+
+
+def test_tools_pod_kill_keeps_agent_conversations_working(hive_cluster: Cluster, tmp_path: Path) -> None:
+    original_pods = tools_pod_names(hive_cluster)
     done, journal, summary = chaos_run(hive_cluster, "tools-pod-killed.yaml", tmp_path)
+    print(f"tools-pod-killed agent figures: {json.dumps(agent_figures(journal))}")
+    # Both original pods died, so the one the agent's calls were pinned to did.
+    assert not original_pods & tools_pod_names(hive_cluster), summary
     assert done.returncode == 0, summary
     assert journal["status"] == "completed" and not journal["deviated"]
     assert journal["hive_resilience"]["load"]["phases"]["during_fault"]["requests"] > 0

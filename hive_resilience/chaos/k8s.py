@@ -12,6 +12,13 @@ the run was killed before its rollback.
 
 Ready pods are counted from the pods themselves because a deployment's status lags a pod
 deletion: right after a kill it can still report every replica available.
+
+The agent promise probes judge a tools-pod loss where a user feels it, in conversations that
+need a tool, on :func:`hive_resilience.chaos.agent_probes.measure_agent_turns`: each returns
+the measurement's figures with ``"promise": "kept"`` and raises ``ActivityFailed`` naming the
+promise and the figures when it is broken. Give them the tolerance
+``{type: regex, target: promise, pattern: "^kept$"}``: the load control holds a method probe
+to its tolerance only, so a failing probe without one would not make the experiment deviate.
 """
 
 from __future__ import annotations
@@ -19,12 +26,17 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from chaoslib.exceptions import ActivityFailed
-from chaoslib.types import Secrets
+from chaoslib.types import Configuration, Secrets
 
+from hive_resilience.chaos.agent_probes import measure_agent_turns
 from hive_resilience.cleanup import SUITE_LABEL
+
+if TYPE_CHECKING:
+    from hive_resilience.chaos.agent_probes import AgentTurn, AgentTurns
 
 try:
     from chaosk8s import create_k8s_api_client
@@ -37,10 +49,13 @@ except ImportError:
 
 __all__ = [
     "chaos_mesh_fault_injected",
+    "container_restarts",
     "label_chaos_mesh_fault",
     "max_unavailable_pods",
     "ready_replicas",
     "rollout_complete",
+    "tool_turns_served",
+    "tool_turns_served_or_clear_error",
 ]
 
 POLL_INTERVAL_S = 2.0
@@ -130,6 +145,80 @@ def label_chaos_mesh_fault(name: str, plural: str, ns: str = "default", secrets:
                     custom.patch_namespaced_custom_object, group=CHAOS_MESH_GROUP, version=CHAOS_MESH_VERSION,
                     namespace=ns, plural=plural, name=name, body={"metadata": {"labels": dict([SUITE_LABEL])}})
     return patched["metadata"]["labels"]
+
+
+def container_restarts(label_selector: str, ns: str = "default", secrets: Secrets = None) -> int:
+    """Returns how many times the containers of the pods matching ``label_selector`` in
+    namespace ``ns`` restarted; 0 shows a recovery needed no restart of them."""
+    core = client.CoreV1Api(create_k8s_api_client(secrets))
+    pods = _call(f"list the pods {label_selector!r} in namespace {ns!r}", core.list_namespaced_pod,
+                 namespace=ns, label_selector=label_selector)
+    return sum(status.restart_count for pod in pods.items for status in (pod.status.container_statuses or []))
+
+
+def tool_turns_served_or_clear_error(script: str = "one_tool", turns: int = 3, reply_within_s: float = 60.0,
+                                     configuration: Configuration = None) -> dict:
+    """Play ``script`` ``turns`` times in one session while a tools pod is lost; returns the
+    ``agent_turns`` figures.
+
+    Promise: each turn is served (replied as scripted, by the surviving tools replica) or ends
+    with an error the user sees (a failed tool call, or Hive's error for the turn) within
+    ``reply_within_s`` s, and the session stays usable (its last turn is served). Fails naming
+    the promise when a turn hung, went wrong with no error to show (a tool call that never
+    completed, a tool silently skipped), or the last turn was not served.
+    """
+    measured = measure_agent_turns(configuration, script, turns, reply_within_s, same_session=True)
+    broken = [index for index, turn in enumerate(measured.turns) if not (_served(turn) or _clear_error(turn))]
+    if broken:
+        _broken("a conversation that needs a tool is served or gets a clear error within "
+                f"{reply_within_s:g} s", measured, broken)
+    if not _served(measured.turns[-1]):
+        _broken("the session stays usable: its last turn is served", measured, [len(measured.turns) - 1])
+    return _kept(measured)
+
+
+def tool_turns_served(script: str = "one_tool", turns: int = 2, reply_within_s: float = 60.0,
+                      configuration: Configuration = None) -> dict:
+    """Play ``script`` ``turns`` times, each in a new session; returns the ``agent_turns`` figures.
+
+    Promise: tool calls work, every turn replies as scripted within ``reply_within_s`` s with
+    no tool error. Fails naming the promise and the turns that broke it.
+    """
+    measured = measure_agent_turns(configuration, script, turns, reply_within_s, same_session=False)
+    broken = [index for index, turn in enumerate(measured.turns) if not _served(turn)]
+    if broken:
+        _broken(f"tool calls work: every turn replies as scripted within {reply_within_s:g} s", measured, broken)
+    return _kept(measured)
+
+
+def _kept(measured: AgentTurns) -> dict:
+    # The load control enforces a method probe only through its tolerance, and Chaos Toolkit
+    # cannot compare a whole dict: experiments match ``promise`` (tolerance regex "^kept$").
+    return {"promise": "kept", **measured.as_json()}
+
+
+def _served(turn: AgentTurn) -> bool:
+    return turn.outcome == "replied" and turn.problem is None and turn.tool_errors == 0
+
+
+def _clear_error(turn: AgentTurn) -> bool:
+    return turn.outcome == "failed" or (turn.outcome == "replied" and turn.tool_errors > 0)
+
+
+def _broken(promise: str, measured: AgentTurns, turn_indexes: list[int]) -> None:
+    figures = measured.as_json()
+    turns = "; ".join(_described(index, measured.turns[index]) for index in turn_indexes)
+    raise ActivityFailed(
+        f"promise broken: {promise}. Script {figures['script']}, {figures['turns']} turns: {figures['replied']} replied "
+        f"({figures['as_scripted']} as scripted), {figures['failed']} failed, {figures['hung']} hung, "
+        f"{figures['tool_calls']} tool calls, {figures['tool_errors']} tool errors, reply_s_max {figures['reply_s_max']}; {turns}"
+    )
+
+
+def _described(index: int, turn: AgentTurn) -> str:
+    described = (f"turn {index + 1}: {turn.outcome} in {turn.reply_s:g} s, {turn.tool_calls} tool calls, "
+                 f"{turn.tool_errors} tool errors")
+    return f"{described} ({turn.problem})" if turn.problem else described
 
 
 def _wait_until(missing: Callable[[], str | None], timeout_s: float, failure: str) -> float:
