@@ -8,9 +8,23 @@ import os
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from hive_resilience.cleanup import cleanup
 from hive_resilience.infra import cluster as cluster_module
 from hive_resilience.infra import images
+from hive_resilience.loadrun import capacity as capacity_search
+from hive_resilience.loadrun.capacity_run import CapacityRequest, capacity
+from hive_resilience.loadrun.dashboard_recorder import (
+    DEFAULT_POLLING_S,
+    RecordRequest,
+    record_dashboard,
+)
+from hive_resilience.loadrun.dashboard_recording import (
+    PHASES,
+    RECORDING_PATH,
+    RecordingError,
+)
 from hive_resilience.loadrun.run import RunError, RunRequest, run
 from hive_resilience.loadrun.scenario import (
     RegressionBudgets,
@@ -45,10 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--inconclusive", choices=("pass", "fail"),
                             help="count every inconclusive SLO verdict (too few samples to decide) as pass or fail; "
                             "default: the scenario's setting, fail (env HIVE_RESILIENCE_INCONCLUSIVE)")
+    run_parser.add_argument("--arrival-rate", type=_arrival_rate, metavar="PER_S",
+                            help="arrivals per second instead of the rate of an arrivals scenario's single constant "
+                            "stage (env HIVE_RESILIENCE_ARRIVAL_RATE)")
     run_parser.add_argument("--workers", type=_worker_count, default=0, metavar="N",
                             help="distribute the load: a Locust master and N Locust worker processes on this machine "
                             "(default: one Locust process); the master gates the SLOs once, the report shows each "
                             "worker's figures")
+    run_parser.add_argument("--prometheus-port", type=_metrics_port, metavar="PORT",
+                            help="expose the run's live figures for Prometheus on 127.0.0.1:PORT/metrics (0: a free "
+                            "port, printed); see docs/prometheus.md")
+    _add_progress_arguments(run_parser)
     _add_port_arguments(run_parser)
 
     target_parser = commands.add_parser("target", help="start, stop or inspect the embedded Hive",
@@ -67,7 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
         "each metric that has a regression budget. The budgets are NEW_RUN's, recorded in its summary.json from the "
         f"scenario's regression_budgets (defaults: {compare.describe_budgets(RegressionBudgets())}); a request "
         "missing from NEW_RUN is a regression. Prints a table and writes comparison.json and comparison.md into "
-        "NEW_RUN. Exit code: 0 within budget, 1 on a regression, 2 on bad input.")
+        "NEW_RUN. Two capacity searches (folders with capacity.json) are compared on their knee: lower by more than "
+        "the rps budget beyond the repeats' spread is a regression. Exit code: 0 within budget, 1 on a regression, "
+        "2 on bad input.")
     compare_parser.add_argument("baseline_run", type=Path, help="run folder of the baseline, e.g. reports/20261126T232445Z-smoke")
     compare_parser.add_argument("new_run", type=Path, help="run folder of the run to judge; the comparison is written there")
 
@@ -115,6 +138,50 @@ def build_parser() -> argparse.ArgumentParser:
     cleanup_parser.add_argument("--reports-dir", type=Path, default=Path("reports"),
                                 help="where run folders are looked up (default reports)")
 
+    capacity_parser = commands.add_parser(
+        "capacity", help="find the highest arrival rate Hive serves within the scenario's SLOs",
+        description="Run short steps of an arrivals scenario at increasing rates (doubling from --start-rate, then "
+        "bisecting between the last rate that held and the first that broke), each after an unjudged warm-up and "
+        "judged by the scenario's SLOs. A step whose load generator could not offer its rate (CPU saturated, "
+        "arrivals late or dropped) is invalid, never blamed on Hive. Writes capacity.json (every step, the knee "
+        "and its spread across repeats, the first SLO to break) into reports/<timestamp>-capacity-<scenario>. "
+        "Exit code: 0 when a knee was found (at or above --require), 1 otherwise, 2 on bad input.")
+    capacity_parser.add_argument("scenario", help="arrivals scenario (one constant stage) in scenarios/ or a YAML file")
+    capacity_parser.add_argument("--start-rate", type=_arrival_rate, default=0.25, metavar="PER_S",
+                                 help="first step's arrivals per second (default 0.25)")
+    capacity_parser.add_argument("--max-rate", type=_arrival_rate, default=8.0, metavar="PER_S",
+                                 help="highest rate to try (default 8)")
+    capacity_parser.add_argument("--step-s", type=_seconds, default=30.0, metavar="SECONDS",
+                                 help="judged length of each step (default 30)")
+    capacity_parser.add_argument("--warmup-s", type=_seconds, default=10.0, metavar="SECONDS",
+                                 help="unjudged run at the step's rate before each step; 0 for none (default 10)")
+    capacity_parser.add_argument("--precision", type=float, default=0.1,
+                                 help="stop bisecting when the gap between held and broken rates is at most this share "
+                                 "of the held rate (default 0.1)")
+    capacity_parser.add_argument("--repeats", type=int, default=1, metavar="N",
+                                 help="run the whole search N times; the knee is their median with min..max (default 1)")
+    capacity_parser.add_argument("--require", type=_arrival_rate, metavar="PER_S",
+                                 help="exit 1 unless every repeat's knee is at or above this rate")
+    capacity_parser.add_argument("--host", help="Hive API base URL of an existing deployment (default: the embedded target)")
+    capacity_parser.add_argument("--mcp-host", help="tools MCP server base URL of an existing deployment")
+    capacity_parser.add_argument("--reports-dir", type=Path, default=Path("reports"),
+                                 help="where the capacity folder is written (default reports)")
+    _add_progress_arguments(capacity_parser)
+    _add_port_arguments(capacity_parser)
+
+    record_parser = commands.add_parser(
+        "record-dashboard", help="record the API calls the real dashboard makes, for DashboardUser to replay",
+        description="Start the embedded Hive, open its dashboard in Chromium (Playwright), load the home page, open "
+        "a queen's conversation, send one message, wait for the reply and stay idle for --polling-s; write every "
+        f"/api/* call (ids templated, phase, polling interval, Hive version) to {RECORDING_PATH.name}. Run it after "
+        "a Hive upgrade to refresh the recording. Needs playwright and Debian's chromium.")
+    record_parser.add_argument("--output", type=Path, default=RECORDING_PATH,
+                               help=f"where the recording is written (default {RECORDING_PATH})")
+    record_parser.add_argument("--polling-s", type=_seconds, default=DEFAULT_POLLING_S, metavar="SECONDS",
+                               help=f"idle time after the reply in which polling calls are recorded (default {DEFAULT_POLLING_S:.0f})")
+    record_parser.add_argument("--dir", type=Path, default=Path("reports") / "record-dashboard",
+                               help="run folder of the embedded Hive (default reports/record-dashboard)")
+
     commands.add_parser("scenarios", help="list the scenarios in scenarios/")
     return parser
 
@@ -132,10 +199,46 @@ def _port(text: str) -> int:
     return int(text)
 
 
+def _metrics_port(text: str) -> int:
+    if not text.isdigit() or int(text) > 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535, or 0 for a free one)")
+    return int(text)
+
+
 def _worker_count(text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of workers (1 or more)")
     return int(text)
+
+
+def _arrival_rate(text: str) -> float:
+    try:
+        rate_per_s = float(text)
+    except ValueError:
+        rate_per_s = 0.0
+    if not rate_per_s > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an arrival rate (arrivals per second, above 0)")
+    return rate_per_s
+
+
+def _add_progress_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--progress-interval", type=_seconds, metavar="SECONDS",
+                        help="seconds between status lines while Locust runs (rate, errors, p95/p99 of the last "
+                        "interval, SLOs at risk); default 10 (env HIVE_RESILIENCE_PROGRESS_INTERVAL)")
+    parser.add_argument("--quiet", action="store_true", help="no status lines, only the verdict")
+
+
+def _progress_interval_s(args: argparse.Namespace) -> float | None:
+    """What ``--quiet`` and ``--progress-interval`` ask of the Locust plugin; None: its default."""
+    return 0.0 if args.quiet else args.progress_interval
+
+
+def _seconds(text: str) -> float:
+    """Seconds (``30``, ``30s``, ``1m``), or 0."""
+    try:
+        return 0.0 if text.strip() in ("0", "0s") else parse_duration_s(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _duration(text: str) -> str:
@@ -161,16 +264,20 @@ def main(argv: list[str] | None = None) -> int:
             return _images(args)
         if args.command == "cluster":
             return _cluster(args)
+        if args.command == "capacity":
+            return _capacity(args)
         if args.command == "cleanup":
             return _cleanup(args)
+        if args.command == "record-dashboard":
+            return _record_dashboard(args)
         return _scenarios()
-    except compare.CompareError as error:
+    except (compare.CompareError, capacity_search.CapacityError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (ScenarioError, RunError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT if isinstance(error, ScenarioError) else 1
-    except (TargetError, images.ImageError, cluster_module.ClusterError) as error:
+    except (TargetError, images.ImageError, cluster_module.ClusterError, RecordingError) as error:
         print(f"hive-resilience: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -181,8 +288,28 @@ def main(argv: list[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     duration = args.duration or os.environ.get("HIVE_RESILIENCE_DURATION")
     inconclusive = args.inconclusive or os.environ.get("HIVE_RESILIENCE_INCONCLUSIVE")
+    arrival_rate = args.arrival_rate or (
+        _arrival_rate(text) if (text := os.environ.get("HIVE_RESILIENCE_ARRIVAL_RATE")) else None)
     return run(RunRequest(args.scenario, args.host, args.mcp_host, duration, _ports(args), workers=args.workers,
-                          inconclusive=inconclusive))
+                          inconclusive=inconclusive, arrival_rate=arrival_rate, prometheus_port=args.prometheus_port,
+                          progress_interval_s=_progress_interval_s(args)))
+
+
+def _capacity(args: argparse.Namespace) -> int:
+    try:
+        plan = capacity_search.SearchPlan(
+            start_rate_per_s=args.start_rate, max_rate_per_s=args.max_rate, step_s=args.step_s,
+            warmup_s=args.warmup_s, precision=args.precision, repeats=args.repeats)
+    except ValidationError as error:
+        problem = error.errors()[0]
+        option = "--" + str(problem["loc"][0]).removesuffix("_per_s").replace("_", "-") + ": " if problem["loc"] else ""
+        raise capacity_search.CapacityError(option + problem["msg"].removeprefix("Value error, ")) from None
+    result, run_dir = capacity(CapacityRequest(args.scenario, plan, args.host, args.mcp_host, args.reports_dir,
+                                               _ports(args), args.require, _progress_interval_s(args)))
+    for line in capacity_search.verdict_lines(result):
+        print(line)
+    print(f"written: {run_dir / capacity_search.CAPACITY_FILE}")
+    return 0 if result.passed else 1
 
 
 def _target(args: argparse.Namespace) -> int:
@@ -274,6 +401,13 @@ def _cleanup(args: argparse.Namespace) -> int:
     if report.clean:
         print("clean: nothing was left behind" if not report.undone else f"clean now: undid {len(report.undone)}")
     return 0 if report.clean else 1
+
+
+def _record_dashboard(args: argparse.Namespace) -> int:
+    recording = record_dashboard(RecordRequest(args.dir, args.output, args.polling_s))
+    counts = ", ".join(f"{len(recording.in_phase(phase))} {phase}" for phase in PHASES)
+    print(f"recorded Hive {recording.hive_version}'s dashboard: {counts} calls; written: {args.output}")
+    return 0
 
 
 def _scenarios() -> int:

@@ -23,7 +23,8 @@ def test_shipped_scenarios_are_the_seed_plan():
     # Long enough that every gated percentile is decided (tests/test_scenario_samples.py).
     assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["smoke"].stages] == [(12, 2, 300)]
     assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["load"].stages] == [(100, 10, 300)]
-    assert [(s.users, s.spawn_rate, s.duration_s) for s in plans["stress"].stages] == [(500, 50, 600)]
+    assert [(s.rate_per_s, s.duration_s) for s in plans["stress"].arrivals.stages] == [
+        (0.25, 100), (0.5, 100), (1, 100), (1.5, 100), (2, 100), (4, 100)]
     assert [(s.users, s.duration_s) for s in plans["spike"].stages] == [(10, 60), (500, 30), (10, 60)]
     assert plans["soak"].duration_s >= 3600
 

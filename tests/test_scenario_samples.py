@@ -22,8 +22,9 @@ from hive_resilience.clients.agent_scripts import (
     TOOL_JOURNEY,
     parse_script,
 )
+from hive_resilience.loadrun.arrivals import planned_arrivals
 from hive_resilience.loadrun.intervals import order_statistic_ranks, ratio_decided
-from hive_resilience.loadrun.metrics import metric
+from hive_resilience.loadrun.metrics import ARRIVALS_REQUEST, metric
 from hive_resilience.loadrun.scenario import (
     AGGREGATED,
     Scenario,
@@ -79,13 +80,21 @@ def expected_samples(scenario: Scenario, request: str) -> float:
     """HiveApiUser iterations over the scenario's stages (the first ramp counted as idle) times the request's share."""
     config = scenario.user_classes["HiveApiUser"]
     weights = hive_api_task_weights()
-    iteration_s = sum(config.wait_s) / 2 + sum(weight * TASK_S[task] for task, weight in weights.items()) / sum(weights.values())
     share = config.weight / sum(user.weight for user in scenario.user_classes.values())
-    first = scenario.stages[0]
-    user_seconds = sum(math.floor(stage.users * share) * stage.duration_s for stage in scenario.stages)
-    user_seconds -= math.floor(first.users * share) * min(first.duration_s, first.users / first.spawn_rate)
+    if scenario.arrivals is not None:  # the open model: its planned arrivals, each one HiveApiUser task
+        arrivals = sum(planned_arrivals(scenario.arrivals.stages))
+        if request == ARRIVALS_REQUEST:
+            return arrivals
+        iterations = arrivals * share
+    else:
+        iteration_s = sum(config.wait_s) / 2 + sum(weight * TASK_S[task] for task, weight in weights.items()) / sum(
+            weights.values())
+        first = scenario.stages[0]
+        user_seconds = sum(math.floor(stage.users * share) * stage.duration_s for stage in scenario.stages)
+        user_seconds -= math.floor(first.users * share) * min(first.duration_s, first.users / first.spawn_rate)
+        iterations = user_seconds / iteration_s
     per_iteration = sum(weights[task] * count for task, count in requests_per_task(config, request).items()) / sum(weights.values())
-    return user_seconds / iteration_s * per_iteration
+    return iterations * per_iteration
 
 
 def samples_needed(slo) -> int:

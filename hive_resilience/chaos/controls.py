@@ -28,7 +28,11 @@ Arguments (all optional): ``scenario`` (default ``steady``), ``baseline_s`` (10)
 (10), ``load`` (true), ``fault_proxy`` (true, when it starts the target itself), ``max_failed``
 (none): the promise's budget of failed requests plus failed chat replies over the whole run,
 ``after_s`` included; more marks the run deviated, so failures after the last steady-state
-check still break a zero-failure promise.
+check still break a zero-failure promise; ``prometheus_port`` (none): the load exposes its live
+figures for Prometheus on this loopback port; ``fault_window_port`` (none): the method's window
+is exposed there (:mod:`hive_resilience.chaos.fault_windows`; both in docs/prometheus.md);
+``progress_interval_s`` (:data:`LOAD_PROGRESS_INTERVAL_S`): seconds between the load's status lines,
+which go to ``load/locust.log`` in the report folder (0: none).
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from chaoslib.hypothesis import within_tolerance
 from chaoslib.types import Activity, Configuration, Experiment, Journal, Run, Secrets
 
 from hive_resilience.chaos.context import api_url, mcp_url, target_dir
+from hive_resilience.chaos.fault_windows import FaultWindowExporter
 from hive_resilience.chaos.summary import left_behind, render_summary, undo_errors
 from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
 from hive_resilience.loadrun.request_log import (
@@ -60,6 +65,8 @@ from hive_resilience.target.embedded import EmbeddedTarget, TargetError
 
 LOAD_STOP_TIMEOUT_S = 60
 LOAD_USER_STOP_TIMEOUT_S = 5
+LOAD_PROGRESS_INTERVAL_S = 10.0
+"""Seconds between the load's status lines in its log: what users feel while the fault is in place, as it happens."""
 JOURNAL_KEY = "hive_resilience"
 
 
@@ -79,6 +86,7 @@ class ExperimentRecord:
     started_target: bool = False
     method_misses: list[str] = field(default_factory=list)
     method_activities: frozenset[str] = frozenset()
+    fault_window: FaultWindowExporter | None = None
 
 
 _RECORD: ExperimentRecord | None = None
@@ -96,15 +104,19 @@ def current_request_log() -> Path | None:
 
 def before_experiment_control(context: Experiment, configuration: Configuration = None, scenario: str = "steady",
                               baseline_s: float = 10, after_s: float = 10, load: bool = True,
-                              fault_proxy: bool = True, **_: object) -> None:
+                              fault_proxy: bool = True, prometheus_port: int | None = None,
+                              fault_window_port: int | None = None,
+                              progress_interval_s: float = LOAD_PROGRESS_INTERVAL_S, **_: object) -> None:
     global _RECORD
     slug = re.sub(r"[^a-z0-9]+", "-", context.get("title", "experiment").lower()).strip("-")[:40]
     record = _RECORD = ExperimentRecord(new_run_dir(f"chaos-{slug}", Path("reports")).resolve(), after_s)
+    if fault_window_port is not None:
+        record.fault_window = FaultWindowExporter(fault_window_port, context.get("title", slug))
     if not (configuration or {}).get("hive_api_url"):
         record.started_target = _ensure_embedded_target(target_dir(configuration), fault_proxy)
         record.target_dir = target_dir(configuration)
     if load:
-        _start_load(record, configuration, scenario)
+        _start_load(record, configuration, scenario, prometheus_port, progress_interval_s)
         try:
             time.sleep(baseline_s)
             if record.load_process.exit_code is not None:
@@ -117,6 +129,8 @@ def before_experiment_control(context: Experiment, configuration: Configuration 
 def before_method_control(context: Experiment, **_: object) -> None:
     if _RECORD:
         _RECORD.method_started_at = time.time()
+        if _RECORD.fault_window:
+            _RECORD.fault_window.fault_started()
         # Safeguard probes also run during the method, in their own thread: not ours to judge.
         _RECORD.method_activities = frozenset(activity.get("name") for activity in context.get("method", []))
 
@@ -124,6 +138,8 @@ def before_method_control(context: Experiment, **_: object) -> None:
 def after_method_control(context: Experiment, **_: object) -> None:
     if _RECORD:
         _RECORD.method_ended_at = time.time()
+        if _RECORD.fault_window:
+            _RECORD.fault_window.fault_ended()
 
 
 def after_activity_control(context: Activity, state: Run, configuration: Configuration = None,
@@ -161,6 +177,8 @@ def after_experiment_control(context: Experiment, state: Journal, configuration:
     finally:
         if record.load_process:
             record.load_process.kill()
+        if record.fault_window:
+            record.fault_window.stop()
     if errors:
         state["deviated"] = True
         state.setdefault(JOURNAL_KEY, {})["control_errors"] = errors
@@ -247,13 +265,15 @@ def _ensure_embedded_target(run_dir: Path, fault_proxy: bool) -> bool:
     return True
 
 
-def _start_load(record: ExperimentRecord, configuration: Configuration, scenario: str) -> None:
+def _start_load(record: ExperimentRecord, configuration: Configuration, scenario: str,
+                prometheus_port: int | None = None, progress_interval_s: float = LOAD_PROGRESS_INTERVAL_S) -> None:
     load_dir = record.run_dir / "load"
     load_dir.mkdir()
     record.request_log = load_dir / "requests.csv"
     command = LocustCommand(scenario=scenario, host=api_url(configuration), mcp_host=mcp_url(configuration),
                             stop_timeout_s=LOAD_USER_STOP_TIMEOUT_S, report_dir=load_dir,
-                            request_log=record.request_log)
+                            request_log=record.request_log, prometheus_port=prometheus_port,
+                            progress_interval_s=progress_interval_s)
     # A group of its own, killed by after_experiment_control; a SIGKILLed run leaves it to `cleanup`.
     record.load_process = LocustProcess(command, load_dir / "locust.log")
 

@@ -10,6 +10,8 @@ interval from the same histogram, by rank, so interval and point estimate always
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from hdrh.histogram import HdrHistogram
@@ -32,6 +34,15 @@ def new_histogram() -> HdrHistogram:
     return HdrHistogram(LOWEST_US, HIGHEST_US, SIGNIFICANT_DIGITS)
 
 
+def encode_histogram(histogram: HdrHistogram) -> str:
+    """HDR's own compressed, base64 form: what workers ship to the master and ``summary.json`` keeps."""
+    return histogram.encode().decode("ascii")
+
+
+def decode_histogram(encoded: str) -> HdrHistogram:
+    return HdrHistogram.decode(encoded.encode("ascii"))
+
+
 @dataclass
 class RequestTally:
     """Everything the gate needs about one request name: latencies and outcome counts."""
@@ -39,6 +50,12 @@ class RequestTally:
     histogram: HdrHistogram = field(default_factory=new_histogram)
     requests: int = 0
     failures: int = 0
+
+    @classmethod
+    def from_encoded(cls, encoded: str, failures: int = 0) -> RequestTally:
+        """A tally read back from :func:`encode_histogram`'s form, so its percentiles follow the one rule."""
+        histogram = decode_histogram(encoded)
+        return cls(histogram=histogram, requests=histogram.get_total_count(), failures=failures)
 
     def record(self, response_time_ms: float, failed: bool) -> None:
         micros = min(max(round(response_time_ms * 1000), LOWEST_US), HIGHEST_US)
@@ -54,14 +71,16 @@ class RequestTally:
         """
         if self.requests == 0:
             return None
-        return self.histogram.get_value_at_percentile(percentile) / 1000
+        if percentile <= 0:  # HDR reads the 0th percentile as its bucket's lowest value, not its highest
+            return self.histogram.get_value_at_percentile(percentile) / 1000
+        return self.value_at_rank_ms(self.histogram.get_target_count_at_percentile(percentile))
 
     def value_at_rank_ms(self, rank: int) -> float:
         """The ``rank``-th smallest response time (1-based), read as :meth:`percentile_ms` reads it:
         the highest value of the HDR bucket where the cumulative count reaches ``rank``."""
         cumulative = 0
-        for index in range(self.histogram.counts_len):
-            cumulative += self.histogram.get_count_at_index(index)
+        for index, count in self._bucket_counts():
+            cumulative += count
             if cumulative >= rank:
                 return self.histogram.get_highest_equivalent_value(self.histogram.get_value_from_index(index)) / 1000
         raise ValueError(f"rank {rank} is beyond the {self.requests} recorded values")
@@ -81,8 +100,19 @@ class RequestTally:
     def count_at_or_under(self, value_ms: float) -> int:
         """How many response times are at or under ``value_ms``, bucket by bucket as :meth:`value_at_rank_ms` reads them."""
         limit_us = value_ms * 1000
-        return sum(self.histogram.get_count_at_index(index) for index in range(self.histogram.counts_len)
+        return sum(count for index, count in self._bucket_counts()
                    if self.histogram.get_highest_equivalent_value(self.histogram.get_value_from_index(index)) <= limit_us)
+
+    def _bucket_counts(self) -> Iterator[tuple[int, int]]:
+        """``(index, count)`` of the histogram's non-empty buckets, in order.
+
+        HDR's own loop (``get_value_at_percentile``) calls a method per bucket of all ~23,500;
+        skipping the empty ones at C speed makes a percentile ~5x cheaper, which the timeline
+        pays for every request name every second, on the load generator's core.
+        """
+        view = memoryview(self.histogram.counts)
+        counts = view.cast("B").cast(view.format.lstrip("<>=!@"))
+        return ((index, counts[index]) for index in itertools.compress(itertools.count(), counts))
 
     def max_ms(self) -> float | None:
         return self.histogram.get_max_value() / 1000 if self.requests else None
@@ -99,9 +129,16 @@ class LatencyBook:
         self.tallies: dict[str, RequestTally] = {}
 
     def record(self, request_type: str, name: str, response_time_ms: float, failed: bool) -> None:
-        self.tallies.setdefault(f"{request_type} {name}", RequestTally()).record(response_time_ms, failed)
+        self._tally(f"{request_type} {name}").record(response_time_ms, failed)
         if request_type != JOURNEY_REQUEST_TYPE:
-            self.tallies.setdefault(AGGREGATED, RequestTally()).record(response_time_ms, failed)
+            self._tally(AGGREGATED).record(response_time_ms, failed)
+
+    def _tally(self, key: str) -> RequestTally:
+        # Not setdefault(key, RequestTally()): that builds a histogram (~0.1 ms) on every request.
+        tally = self.tallies.get(key)
+        if tally is None:
+            tally = self.tallies[key] = RequestTally()
+        return tally
 
     def find(self, request: str) -> RequestTally | None:
         """The tally for ``request``, which may be a full key or a bare name without its type."""
@@ -113,14 +150,14 @@ class LatencyBook:
     def export(self) -> dict[str, dict]:
         """A picklable form for Locust's worker-to-master reports."""
         return {
-            key: {"histogram": tally.histogram.encode().decode("ascii"), "requests": tally.requests, "failures": tally.failures}
+            key: {"histogram": encode_histogram(tally.histogram), "requests": tally.requests, "failures": tally.failures}
             for key, tally in self.tallies.items()
         }
 
     def merge(self, exported: dict[str, dict]) -> None:
         for key, data in exported.items():
-            tally = self.tallies.setdefault(key, RequestTally())
-            tally.histogram.add(HdrHistogram.decode(data["histogram"].encode("ascii")))
+            tally = self._tally(key)
+            tally.histogram.add(decode_histogram(data["histogram"]))
             tally.requests += data["requests"]
             tally.failures += data["failures"]
 

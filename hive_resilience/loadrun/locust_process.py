@@ -80,10 +80,15 @@ class LocustCommand:
     scenario: str | None = None
     duration: str | None = None
     inconclusive: str | None = None
+    arrival_rate: float | None = None
     mcp_host: str | None = None
     report_dir: Path | None = None
     request_log: Path | None = None
     resource_samples: Path | None = None
+    prometheus_port: int | None = None
+    """Expose live figures for Prometheus on this loopback port (0: a free one); not on a worker."""
+    progress_interval_s: float | None = None
+    """Seconds between status lines (0: none; None: the plugin's default); a worker prints none."""
 
     def __post_init__(self) -> None:
         if self.worker and self.expect_workers:
@@ -98,7 +103,7 @@ class LocustCommand:
 
     def as_worker(self, master_port: int) -> LocustCommand:
         """This command for a worker of the master listening on loopback ``master_port``."""
-        return dataclasses.replace(self, worker=True, master_port=master_port)
+        return dataclasses.replace(self, worker=True, master_port=master_port, prometheus_port=None)
 
     def argv(self) -> list[str]:
         """``python -m locust`` with this interpreter and every option that is set."""
@@ -118,10 +123,12 @@ class LocustCommand:
                 ("--expect-workers-max-wait", self.expect_workers_max_wait_s if self.expect_workers else None),
                 ("--master-bind-host", LOOPBACK if self.expect_workers else None),
                 ("--master-bind-port", self.master_port if self.expect_workers else None),
+                ("--prometheus-port", self.prometheus_port),
+                ("--progress-interval", self.progress_interval_s),
             )
         argv += _options(
             ("--host", self.host), ("--scenario", self.scenario), ("--duration", self.duration),
-            ("--inconclusive", self.inconclusive), ("--mcp-host", self.mcp_host),
+            ("--inconclusive", self.inconclusive), ("--arrival-rate", self.arrival_rate), ("--mcp-host", self.mcp_host),
             ("--report-dir", self.report_dir), ("--request-log", self.request_log),
             ("--resource-samples", self.resource_samples),
         )

@@ -13,6 +13,7 @@ This module must not import Locust (see :mod:`hive_resilience.loadrun.scenario`)
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -25,19 +26,40 @@ from hive_resilience.loadrun.intervals import (
     samples_to_decide,
     wilson_interval,
 )
+from hive_resilience.loadrun.resources import COMPONENT_GROWTH
 
 if TYPE_CHECKING:
     from hive_resilience.loadrun.latency import RequestTally
+    from hive_resilience.loadrun.trends import LatencyTrend
 
 Better = Literal["lower", "higher"]
-Scope = Literal["request", "resource"]
+Scope = Literal["request", "resource", "trend"]
 """``request``: per request name (or ``Aggregated``), from the exact response times;
-``resource``: the whole embedded target, from its sampled processes."""
+``resource``: the whole embedded target, from its sampled processes;
+``trend``: per request name, from its per-window medians over the run
+(:mod:`hive_resilience.loadrun.trends`); on ``Aggregated``, the request that grows fastest."""
 
 RequestMeasure = Callable[["RequestTally | None", float], "float | None"]
 """The figure from a request's exact tally (None: no such request was made) and the run's length in s."""
 ResourceMeasure = Callable[[dict], "float | None"]
 """The figure from the target's resource figures (see :func:`hive_resilience.loadrun.resources.resource_figures`)."""
+TrendMeasure = Callable[["LatencyTrend"], "float | None"]
+"""The figure from one request's latency trend (see :func:`hive_resilience.loadrun.trends.latency_trends`)."""
+ARRIVALS_REQUEST = "arrivals"
+"""The journey entry of an open-model run's arrivals (all classes; ``arrivals [<class>]`` per user class):
+one sample per arrival due, its time how late it started, failed when it was dropped."""
+DROPPED_RATIO = "dropped_ratio"
+_ARRIVALS_ENTRY = re.compile(rf"(\S+ )?{ARRIVALS_REQUEST}( \[\w+\])?")
+
+
+def arrivals_request(user_class: str | None = None) -> str:
+    """The arrivals entry's name: all classes, or ``user_class``'s own."""
+    return ARRIVALS_REQUEST if user_class is None else f"{ARRIVALS_REQUEST} [{user_class}]"
+
+
+def is_arrivals_request(name: str) -> bool:
+    """Whether ``name`` (bare or with its request type) is an arrivals entry."""
+    return _ARRIVALS_ENTRY.fullmatch(name) is not None
 
 
 @dataclass(frozen=True)
@@ -101,7 +123,7 @@ class MetricSpec:
     unit: str
     better: Better
     scope: Scope
-    measure: RequestMeasure | ResourceMeasure
+    measure: RequestMeasure | ResourceMeasure | TrendMeasure
     value_type: type = float
     budget: Budget | None = None
     """None: ``compare`` does not judge it (too noisy, or not a per-request figure)."""
@@ -111,6 +133,11 @@ class MetricSpec:
     """The deployment plan's promise that this metric's SLOs on ``Aggregated`` evidence, if any."""
     interval: IntervalRule | None = None
     """How its confidence interval is computed; None: judged on the value alone."""
+    measured_on: Callable[[str], bool] | None = None
+    """The request names (bare or with their type) it means something for; None: every one."""
+
+    def applies_to(self, request: str) -> bool:
+        return self.measured_on is None or self.measured_on(request)
 
     @property
     def interval_kind(self) -> str:
@@ -134,6 +161,22 @@ def _resource(name: str) -> ResourceMeasure:
     return lambda figures: figures.get(name)
 
 
+_SESSION_KINDS = {"session": "Hive session", "mcp_session": "MCP session"}
+
+
+def _component_metrics() -> tuple[MetricSpec, ...]:
+    """Peak RSS, growth per hour and (where it has one) growth per session of each component measured on its own."""
+    specs = []
+    for growth in COMPONENT_GROWTH:
+        described = [(f"{growth.label} peak RSS", "MB"), (f"{growth.label} RSS growth", "MB/h")]
+        if growth.sessions:
+            kind = _SESSION_KINDS[growth.sessions]
+            described.append((f"{growth.label} RSS growth per {kind}", f"KB/{kind}"))
+        specs += [MetricSpec(name, label, unit, "lower", "resource", _resource(name))
+                  for name, (label, unit) in zip(growth.figure_names, described, strict=True)]
+    return tuple(specs)
+
+
 METRICS: tuple[MetricSpec, ...] = (
     # A request never made counts 0 (so "requests >= 1" fails rather than going unmeasured).
     MetricSpec("requests", "requests", "requests", "higher", "request",
@@ -145,6 +188,11 @@ METRICS: tuple[MetricSpec, ...] = (
                lambda tally, _duration_s: tally.error_ratio if tally else None,
                budget=Budget(0.5, in_points=True), display=".3f", promise="errors under 5 %",
                interval=IntervalRule("ratio")),
+    # Arrivals dropped because max_in_flight were running: the run offered less than its plan. No
+    # budget: how many drop depends on the ceiling a run chose; the response times judge Hive.
+    MetricSpec(DROPPED_RATIO, "dropped", "ratio", "lower", "request",
+               lambda tally, _duration_s: tally.error_ratio if tally else None,
+               display=".3f", interval=IntervalRule("ratio"), measured_on=is_arrivals_request),
     MetricSpec("p50_ms", "p50", "ms", "lower", "request", **_percentile(50), display=".0f"),
     MetricSpec("p90_ms", "p90", "ms", "lower", "request", **_percentile(90), budget=Budget(15.0), display=".0f"),
     MetricSpec("p95_ms", "p95", "ms", "lower", "request", **_percentile(95), budget=Budget(15.0), display=".0f"),
@@ -156,6 +204,11 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec("rss_growth_mb_per_hour", "RSS growth", "MB/h", "lower", "resource", _resource("rss_growth_mb_per_hour")),
     MetricSpec("rss_growth_kb_per_session", "RSS growth per session", "KB/session", "lower", "resource",
                _resource("rss_growth_kb_per_session")),
+    *_component_metrics(),
+    MetricSpec("latency_trend_ms_per_hour", "latency trend", "ms/h", "lower", "trend",
+               lambda trend: trend.ms_per_hour, display=".3g"),
+    MetricSpec("latency_trend_ms_per_1k_sessions", "latency trend per 1k sessions", "ms/1k sessions", "lower", "trend",
+               lambda trend: trend.ms_per_1k_sessions, display=".3g"),
 )
 """Every metric, in the order the scenario errors, the summary rows, ``compare`` and the report list them."""
 

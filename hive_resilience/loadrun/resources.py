@@ -2,7 +2,8 @@
 
 Leaks show up as a failed SLO, not as a surprise in production: a thread samples RSS and
 CPU of every target process (children included) into ``resources.csv`` in the run folder,
-and the gate turns the samples into peak RSS, RSS growth per hour and per session created.
+and the gate turns the samples into peak RSS, RSS growth per hour and per session created, for the
+whole target and for each of Hive, the tools server and the LLM stub on its own.
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ import csv
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Literal
 
 import psutil
 
@@ -21,6 +24,10 @@ SAMPLE_INTERVAL_S = 2.0
 MIN_SPAN_FOR_GROWTH_S = 10.0
 WARMUP_FRACTION = 0.2
 """Growth ignores the first fifth of the run: lazy loading and caches filling are not leaks."""
+SESSIONS_CREATED_KEY = "POST /api/sessions"
+"""HiveApiUser's session creations in the book: the Hive sessions growth is attributed to."""
+MCP_SESSIONS_OPENED_KEY = "POST mcp initialize"
+"""McpToolsUser's session openings in the book: the MCP sessions the tools server's growth is attributed to."""
 
 
 class ResourceSampler:
@@ -87,8 +94,37 @@ def read_samples(csv_path: Path) -> list[dict]:
         ]
 
 
-def resource_figures(samples: list[dict], sessions_created: int) -> dict[str, float | None]:
-    """Peak RSS, RSS growth per hour (least-squares slope) and per session, for the SLO gate.
+@dataclass(frozen=True)
+class ComponentGrowth:
+    """One sampled component of the embedded target with its own RSS figures, and the sessions its growth is
+    attributed to: Hive grows with the Hive sessions created, the tools server with the MCP sessions opened."""
+
+    component: str
+    """Its name in ``resources.csv`` (:meth:`EmbeddedTarget.processes`)."""
+    label: str
+    """Its name for people, in metric labels and the report."""
+    prefix: str
+    """What its figures are called: ``<prefix>_rss_mb``, ``<prefix>_rss_growth_mb_per_hour``..."""
+    sessions: Literal["session", "mcp_session"] | None
+    """Which sessions its growth per session divides by; None: no per-session figure."""
+
+    @property
+    def figure_names(self) -> tuple[str, ...]:
+        names = (f"{self.prefix}_rss_mb", f"{self.prefix}_rss_growth_mb_per_hour")
+        return names + ((f"{self.prefix}_rss_growth_kb_per_{self.sessions}",) if self.sessions else ())
+
+
+COMPONENT_GROWTH = (
+    ComponentGrowth("hive-api", "Hive", "hive", "session"),
+    ComponentGrowth("tools", "tools server", "tools", "mcp_session"),
+    ComponentGrowth("llm-stub", "LLM stub", "llm_stub", None),
+)
+"""The components whose growth is measured on its own, so a leak is pinned on the process that leaks."""
+
+
+def resource_figures(samples: list[dict], sessions_created: int, mcp_sessions_opened: int = 0) -> dict[str, float | None]:
+    """Peak RSS, RSS growth per hour (least-squares slope) and per session, of the whole target and of
+    each component of :data:`COMPONENT_GROWTH`, for the SLO gate.
 
     Growth is measured after warm-up and needs samples spanning at least ten seconds there;
     figures that cannot be computed are None, and an SLO on them fails rather than passing
@@ -97,21 +133,31 @@ def resource_figures(samples: list[dict], sessions_created: int) -> dict[str, fl
     totals: dict[float, int] = defaultdict(int)
     for sample in samples:
         totals[sample["timestamp"]] += sample["rss_bytes"]
-    points = sorted(totals.items())
+    figures = dict(zip(("rss_mb", "rss_growth_mb_per_hour", "rss_growth_kb_per_session"),
+                       _growth(sorted(totals.items()), sessions_created), strict=True))
+    sessions = {"session": sessions_created, "mcp_session": mcp_sessions_opened}
+    for growth in COMPONENT_GROWTH:
+        points = sorted((s["timestamp"], s["rss_bytes"]) for s in samples if s["component"] == growth.component)
+        measured = _growth(points, sessions[growth.sessions] if growth.sessions else 0)
+        figures.update(zip(growth.figure_names, measured, strict=False))
+    return figures
+
+
+def _growth(points: list[tuple[float, int]], sessions: int) -> tuple[float | None, float | None, float | None]:
+    """(peak MB, growth MB per hour, growth KB per session) of one RSS series; None where it cannot be measured."""
     if not points:
-        return {"rss_mb": None, "rss_growth_mb_per_hour": None, "rss_growth_kb_per_session": None}
+        return None, None, None
     peak_mb = max(rss for _, rss in points) / 2**20
     warm_from = points[0][0] + (points[-1][0] - points[0][0]) * WARMUP_FRACTION
     steady = [point for point in points if point[0] >= warm_from]
-    growth_per_hour = growth_per_session = None
-    if len(steady) >= 3 and steady[-1][0] - steady[0][0] >= MIN_SPAN_FOR_GROWTH_S:
-        growth_bytes_per_s = _slope(steady)
-        growth_per_hour = growth_bytes_per_s * 3600 / 2**20
-        if sessions_created > 0:
-            # Sessions are spread over the whole run; count those made after warm-up.
-            steady_sessions = sessions_created * (1 - WARMUP_FRACTION)
-            growth_per_session = growth_bytes_per_s * (steady[-1][0] - steady[0][0]) / 1024 / steady_sessions
-    return {"rss_mb": peak_mb, "rss_growth_mb_per_hour": growth_per_hour, "rss_growth_kb_per_session": growth_per_session}
+    if len(steady) < 3 or steady[-1][0] - steady[0][0] < MIN_SPAN_FOR_GROWTH_S:
+        return peak_mb, None, None
+    growth_bytes_per_s, _ = least_squares(steady)
+    per_session = None
+    if sessions > 0:
+        # Sessions are spread over the whole run; count those made after warm-up.
+        per_session = growth_bytes_per_s * (steady[-1][0] - steady[0][0]) / 1024 / (sessions * (1 - WARMUP_FRACTION))
+    return peak_mb, growth_bytes_per_s * 3600 / 2**20, per_session
 
 
 def per_component_summary(samples: list[dict]) -> dict[str, dict[str, float]]:
@@ -129,10 +175,11 @@ def per_component_summary(samples: list[dict]) -> dict[str, dict[str, float]]:
     }
 
 
-def _slope(points: list[tuple[float, int]]) -> float:
-    """Least-squares slope in bytes per second."""
+def least_squares(points: list[tuple[float, float]]) -> tuple[float, float]:
+    """(slope, intercept) of the least-squares line through ``points``; a flat line when x does not vary."""
     count = len(points)
-    mean_t = sum(t for t, _ in points) / count
-    mean_v = sum(v for _, v in points) / count
-    spread = sum((t - mean_t) ** 2 for t, _ in points)
-    return sum((t - mean_t) * (v - mean_v) for t, v in points) / spread if spread else 0.0
+    mean_x = sum(x for x, _ in points) / count
+    mean_y = sum(y for _, y in points) / count
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (y - mean_y) for x, y in points) / spread if spread else 0.0
+    return slope, mean_y - slope * mean_x

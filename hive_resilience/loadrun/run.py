@@ -56,11 +56,21 @@ class RunRequest:
     reports_dir: Path = Path("reports")
     workers: int = 0
     """Locust workers under a master on this machine; 0 runs one standalone Locust process."""
+    arrival_rate: float | None = None
+    """Arrivals per second replacing the rate of an arrivals scenario's single constant stage
+    (``--arrival-rate``); a users scenario, or one of several stages, is an error."""
+    request_log: Path | None = None
+    """Where Locust logs every request with its time (``--request-log``), e.g. for the capacity search's goodput."""
+    prometheus_port: int | None = None
+    """Where the deciding Locust process exposes live figures for Prometheus (0: a free port); None: not exposed."""
+    progress_interval_s: float | None = None
+    """Seconds between the deciding process's status lines (0: none, ``--quiet``); None: the plugin's default."""
 
 
 def run(request: RunRequest) -> int:
     """Carry out one run; returns the process exit code (0 only when every SLO held)."""
-    scenario = load_scenario(request.scenario, request.duration, inconclusive=request.inconclusive)
+    scenario = load_scenario(request.scenario, request.duration, inconclusive=request.inconclusive,
+                             arrival_rate_per_s=request.arrival_rate)
     if request.host and not request.mcp_host:
         mcp_config = scenario.user_classes.get("McpToolsUser")
         if mcp_config and mcp_config.weight and not mcp_config.host:
@@ -70,8 +80,9 @@ def run(request: RunRequest) -> int:
     print(f"hive-resilience: scenario {scenario.name!r}, {scenario.duration_s:.0f} s{distribution}, report in {run_dir}",
           flush=True)
     command = LocustCommand(scenario=request.scenario, duration=request.duration,
-                            inconclusive=request.inconclusive, report_dir=run_dir,
-                            stop_timeout_s=USER_STOP_TIMEOUT_S)
+                            inconclusive=request.inconclusive, arrival_rate=request.arrival_rate, report_dir=run_dir,
+                            request_log=request.request_log, stop_timeout_s=USER_STOP_TIMEOUT_S,
+                            prometheus_port=request.prometheus_port, progress_interval_s=request.progress_interval_s)
     if request.host:
         command = replace(command, host=request.host, mcp_host=request.mcp_host)
         return _run_locust(command, run_dir, scenario.duration_s, request.workers)

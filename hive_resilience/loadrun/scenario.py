@@ -14,11 +14,12 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -30,6 +31,8 @@ from pydantic import (
 
 from hive_resilience.clients.agent_scripts import parse_script
 from hive_resilience.loadrun.metrics import (
+    ARRIVALS_REQUEST,
+    DROPPED_RATIO,
     METRICS,
     MetricSpec,
     compared_metrics,
@@ -95,6 +98,115 @@ class Stage(_Strict):
         return parse_duration_s(value)  # type: ignore[arg-type]
 
 
+Pattern = Literal["constant", "poisson", "gamma"]
+"""How arrivals are spaced: evenly, as a Poisson process, or gamma-distributed gaps (bursty)."""
+
+_RATE = re.compile(r"(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute|h|hour)")
+
+
+def parse_rate_per_s(value: str | float) -> float:
+    """Arrivals per second from ``2``, ``"0.5/s"``, ``"18/min"``, ``"600/h"``; raises ValueError otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a rate")
+    if isinstance(value, (int, float)):
+        rate = float(value)
+    elif match := _RATE.fullmatch(value.strip().lower()):
+        per = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+        rate = float(match[1]) / per[match[2]]
+    else:
+        raise ValueError(f"{value!r} is not a rate (use e.g. 2, 0.5/s, 18/min)")
+    if rate < 0:
+        raise ValueError(f"{value!r} must not be negative")
+    return rate
+
+
+class ArrivalStage(_Strict):
+    """Offer ``rate_per_s`` arrivals per second for ``duration_s``, reached linearly over the first ``ramp_s``
+    from the previous stage's rate (0 before the first stage); no ramp is a step."""
+
+    duration_s: float = Field(alias="duration")
+    rate_per_s: float = Field(alias="rate")
+    ramp_s: float = Field(default=0.0, alias="ramp")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("duration_s", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> float:
+        return parse_duration_s(value)  # type: ignore[arg-type]
+
+    @field_validator("rate_per_s", mode="before")
+    @classmethod
+    def _rate(cls, value: object) -> float:
+        return parse_rate_per_s(value)  # type: ignore[arg-type]
+
+    @field_validator("ramp_s", mode="before")
+    @classmethod
+    def _ramp(cls, value: object) -> float:
+        return 0.0 if value in (0, "0") else parse_duration_s(value)  # type: ignore[arg-type]
+
+    @model_validator(mode="after")
+    def _ramp_within(self) -> ArrivalStage:
+        if self.ramp_s > self.duration_s:
+            raise ValueError(f"ramp {self.ramp_s:g} s is longer than its stage ({self.duration_s:g} s)")
+        return self
+
+
+class Arrivals(_Strict):
+    """An open-model load plan: arrivals on a schedule, each one iteration of a user class's task.
+
+    Latency is measured from each arrival's intended start, so a slow target cannot slow the
+    load down and hide its own slowness (coordinated omission). At most ``max_in_flight``
+    arrivals run at once (over all Locust processes); one due while that many run is dropped.
+    """
+
+    pattern: Pattern = "poisson"
+    burstiness: float | None = Field(default=None, gt=0)
+    """gamma only: the coefficient of variation of the gaps (1 is Poisson, above 1 burstier)."""
+    max_in_flight: int = Field(default=100, ge=1)
+    seed: int | None = None
+    """Makes the arrival times (and which class each arrival runs) reproducible; None: new each run."""
+    stages: tuple[ArrivalStage, ...] = Field(min_length=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_stage_shorthand(cls, raw: object) -> object:
+        """``rate`` and ``duration`` (and ``ramp``) in place of ``stages``: one stage."""
+        single = {"rate", "duration", "ramp"}
+        if not isinstance(raw, dict) or not single & set(raw):
+            return raw
+        if "stages" in raw:
+            raise ValueError("use either 'stages' or rate/duration, not both")
+        return {**{key: value for key, value in raw.items() if key not in single},
+                "stages": [{key: raw[key] for key in single if key in raw}]}
+
+    @model_validator(mode="after")
+    def _burstiness_for_gamma(self) -> Arrivals:
+        if (self.pattern == "gamma") != (self.burstiness is not None):
+            raise ValueError("burstiness is given with pattern gamma, and only then")
+        return self
+
+    @property
+    def duration_s(self) -> float:
+        return sum(stage.duration_s for stage in self.stages)
+
+    def at_rate(self, rate_per_s: float) -> Arrivals:
+        """This plan with ``rate_per_s`` instead of its single stage's rate (``--arrival-rate``)."""
+        if len(self.stages) != 1 or self.stages[0].ramp_s:
+            raise ScenarioError("--arrival-rate replaces the rate of a single constant stage; "
+                                f"this plan has {len(self.stages)} stages" + (" with a ramp" if self.stages[0].ramp_s else ""))
+        if rate_per_s <= 0:
+            raise ScenarioError(f"--arrival-rate: {rate_per_s:g} must be above 0")
+        return self.model_copy(update={"stages": (self.stages[0].model_copy(update={"rate_per_s": float(rate_per_s)}),)})
+
+    def compressed_by(self, factor: float) -> Arrivals:
+        """The same rates over stages ``factor`` times as long (at least 1 s each)."""
+        return self.model_copy(update={"stages": tuple(
+            stage.model_copy(update={"duration_s": (duration_s := max(1.0, stage.duration_s * factor)),
+                                     "ramp_s": min(stage.ramp_s * factor, duration_s)})
+            for stage in self.stages)})
+
+
 class ToolCall(_Strict):
     """One entry of McpToolsUser's tool mix: call ``name`` with ``arguments``, in proportion to ``weight``.
 
@@ -123,6 +235,9 @@ class UserClassConfig(_Strict):
     tools: tuple[ToolCall, ...] | None = None
     """For user classes that call MCP tools (McpToolsUser): the tools and their mix; None means
     the class's default (McpToolsUser: the offline aden-tools mix). Other classes ignore it."""
+    session_calls: int | None = Field(default=None, ge=1)
+    """For McpToolsUser: MCP calls per session before it closes the session (``DELETE``) and opens a
+    new one, so a soak measures the cost of sessions; None keeps one session per user."""
     scripts: dict[str, int] | None = None
     """For user classes that chat with Hive's queen (HiveApiUser): the conversation scripts the
     LLM stub plays (``one_tool``, ``chain steps=3``...) and their weights; None sends plain
@@ -176,13 +291,29 @@ class Slo(_Strict):
     min: float | None = None
     inconclusive: InconclusiveMeans | None = None
     """What this SLO's verdict counts as when its interval straddles the bound; None: the scenario's setting."""
+    abort: bool = False
+    """Stop the run early once this SLO is clearly broken (k6's ``abortOnFail``): its running verdict is a
+    decided fail, the whole confidence interval beyond the bound; the run then fails as incomplete."""
+    abort_after_s: Annotated[float, BeforeValidator(parse_duration_s)] = Field(default=30.0, alias="abort_after")
+    """The grace from the run's start before ``abort`` may stop it: a warming target is not a broken one."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _one_bound(self) -> Slo:
         if (self.max is None) == (self.min is None):
             raise ValueError(f"SLO on {self.metric} needs exactly one of 'max' or 'min'")
+        if self.abort and metric(self.metric).interval is None:
+            # Without an interval a running figure cannot be "clearly" broken: a count or a
+            # resource figure is only decided at the end.
+            raise ValueError(f"abort needs a metric judged by its confidence interval "
+                             f"({', '.join(spec.name for spec in METRICS if spec.interval)}); {self.metric} is judged "
+                             "at the end of the run")
         if self.is_resource and self.request != AGGREGATED:
             raise ValueError(f"resource metric {self.metric} applies to the whole target; drop 'request'")
+        if not metric(self.metric).applies_to(self.request):
+            raise ValueError(f"{self.metric} is measured on {ARRIVALS_REQUEST!r} or '{ARRIVALS_REQUEST} [<user class>]', "
+                             f"not on {self.request!r}")
         return self
 
     @property
@@ -207,6 +338,10 @@ DEFAULT_SLOS: tuple[Slo, ...] = (
     Slo(metric="error_ratio", max=0.05),
     Slo(metric="p99_ms", max=2000),
     Slo(metric="requests", min=1),
+)
+DEFAULT_ARRIVAL_SLOS: tuple[Slo, ...] = (
+    # An open-model run that could not start its arrivals measured less load than it claims.
+    Slo(metric=DROPPED_RATIO, request=ARRIVALS_REQUEST, max=0.01),
 )
 
 
@@ -246,7 +381,10 @@ class Scenario(_Strict):
 
     name: str
     description: str = ""
-    stages: tuple[Stage, ...]
+    stages: tuple[Stage, ...] = ()
+    """The closed model: how many users, each waiting for its answer and thinking before the next."""
+    arrivals: Arrivals | None = None
+    """The open model, instead of ``stages``: arrivals at a rate, whatever the target's pace."""
     user_classes: dict[str, UserClassConfig] = Field(default_factory=lambda: {"HiveApiUser": UserClassConfig()})
     slos: tuple[Slo, ...] = ()
     reply_timeout_s: float = Field(default=30.0, gt=0)
@@ -270,19 +408,36 @@ class Scenario(_Strict):
             raise ValueError("at least one user class needs a weight above 0")
         return value
 
+    @model_validator(mode="after")
+    def _one_model(self) -> Scenario:
+        if bool(self.stages) == (self.arrivals is not None):
+            raise ValueError("give either stages (users) or arrivals, exactly one of them")
+        for slo in self.slos:
+            if slo.metric == DROPPED_RATIO and self.arrivals is None:
+                raise ValueError(f"{DROPPED_RATIO} applies to arrivals scenarios only")
+        return self
+
     @property
     def duration_s(self) -> float:
-        return sum(stage.duration_s for stage in self.stages)
+        return self.arrivals.duration_s if self.arrivals else sum(stage.duration_s for stage in self.stages)
 
     @property
     def peak_users(self) -> int:
-        return max(stage.users for stage in self.stages)
+        """The most users at once: for an arrivals plan, its ceiling of arrivals in flight."""
+        return self.arrivals.max_in_flight if self.arrivals else max(stage.users for stage in self.stages)
+
+    def at_arrival_rate(self, rate_per_s: float) -> Scenario:
+        """This arrivals scenario at ``rate_per_s`` (``--arrival-rate``); ScenarioError for a users scenario."""
+        if self.arrivals is None:
+            raise ScenarioError(f"--arrival-rate: scenario {self.name!r} gives users, not arrivals")
+        return self.model_copy(update={"arrivals": self.arrivals.at_rate(rate_per_s)})
 
     def effective_slos(self) -> tuple[Slo, ...]:
         """The production defaults, each replaced by a scenario SLO on the same metric and request,
         each with the scenario's ``inconclusive`` setting unless it has its own."""
         own = {slo.key: slo for slo in self.slos}
-        defaults = tuple(slo for slo in DEFAULT_SLOS if slo.key not in own)
+        defaults = tuple(slo for slo in DEFAULT_SLOS + (DEFAULT_ARRIVAL_SLOS if self.arrivals else ())
+                         if slo.key not in own)
         return tuple(slo if slo.inconclusive else slo.model_copy(update={"inconclusive": self.inconclusive})
                      for slo in defaults + self.slos)
 
@@ -298,7 +453,9 @@ class Scenario(_Strict):
         """The same stages scaled to ``total_s`` seconds in all, for short CI runs."""
         factor = total_s / self.duration_s
         stages = tuple(stage.model_copy(update={"duration_s": max(1.0, stage.duration_s * factor)}) for stage in self.stages)
-        return self.model_copy(update={"stages": stages, "compressed_from_s": self.compressed_from_s or self.duration_s})
+        arrivals = self.arrivals.compressed_by(factor) if self.arrivals else None
+        return self.model_copy(update={"stages": stages, "arrivals": arrivals,
+                                       "compressed_from_s": self.compressed_from_s or self.duration_s})
 
 
 def resolve_scenario_path(name_or_path: str) -> Path:
@@ -319,8 +476,9 @@ def available_scenarios() -> list[str]:
 
 
 def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: Sequence[Path] = (LOAD_DIR,),
-                  inconclusive: str | None = None) -> Scenario:
-    """Load and validate a scenario, optionally compressed to ``duration`` (e.g. ``"30s"``).
+                  inconclusive: str | None = None, arrival_rate_per_s: float | None = None) -> Scenario:
+    """Load and validate a scenario, optionally compressed to ``duration`` (e.g. ``"30s"``) and,
+    for an arrivals scenario of one constant stage, at ``arrival_rate_per_s`` instead of its own rate.
 
     ``locustfiles`` (files or folders, as given to ``locust -f``) hold the user classes the
     scenario may name.
@@ -336,6 +494,9 @@ def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: S
     simple_keys = {"users", "spawn_rate", "duration"} & set(raw)
     if simple_keys and "stages" in raw:
         raise ScenarioError(f"{path}: use either 'stages' or users/spawn_rate/duration, not both")
+    if simple_keys and "arrivals" in raw:
+        raise ScenarioError(f"{path}: give either users (users/spawn_rate/duration or stages) or arrivals, "
+                            "exactly one of them")
     if simple_keys:
         raw["stages"] = [{key: raw.pop(key) for key in ("duration", "users", "spawn_rate") if key in raw}]
     try:
@@ -349,6 +510,8 @@ def load_scenario(name_or_path: str, duration: str | None = None, locustfiles: S
             raise ScenarioError(f"--duration: {error}") from None
     if inconclusive is not None:
         scenario = scenario.judging_inconclusive_as(inconclusive)
+    if arrival_rate_per_s is not None:
+        scenario = scenario.at_arrival_rate(arrival_rate_per_s)
     return scenario
 
 
@@ -364,13 +527,16 @@ def _first_problem(error: ValidationError) -> str:
 
 
 def _allowed_keys(location: tuple) -> str:
-    models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo, "regression_budgets": RegressionBudgets}
+    models = {"stages": Stage, "user_classes": UserClassConfig, "slos": Slo, "regression_budgets": RegressionBudgets,
+              "arrivals": Arrivals}
     if len(location) > 1:
-        model = ToolCall if "tools" in location[:-1] else models[str(location[0])]
+        model = ToolCall if "tools" in location[:-1] else ArrivalStage if location[:2] == ("arrivals", "stages") \
+            else models[str(location[0])]
         names = [field.alias or name for name, field in model.model_fields.items()]
     else:
         names = [name for name in Scenario.model_fields if name != "compressed_from_s"]
         names[names.index("stages")] = "stages (or users, spawn_rate, duration)"
+        names[names.index("arrivals")] = "arrivals (instead of stages)"
     return ", ".join(names)
 
 

@@ -14,12 +14,15 @@ how many would decide it, so a flaky verdict turns into a plain "run longer".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
 
 from hive_resilience.loadrun.latency import LatencyBook, RequestTally
 from hive_resilience.loadrun.metrics import metric
-from hive_resilience.loadrun.scenario import InconclusiveMeans, Slo
+from hive_resilience.loadrun.scenario import AGGREGATED, InconclusiveMeans, Slo
+
+if TYPE_CHECKING:
+    from hive_resilience.loadrun.trends import LatencyTrend
 
 Status = Literal["pass", "fail", "inconclusive", "not measured"]
 
@@ -48,17 +51,25 @@ class SloVerdict:
     def failed(self) -> bool:
         return self.status == "fail" or (self.status == "inconclusive" and self.inconclusive_means == "fail")
 
-    def line(self) -> str:
+    @property
+    def clearly_broken(self) -> bool:
+        """A decided fail: measured, and its whole confidence interval beyond the bound (what ``abort`` waits for)."""
+        return self.status == "fail" and self.measured is not None and self.interval is not None
+
+    def evidence(self) -> str:
+        """``measured 0.93 (n=120, 95 % CI 0.87..0.96)``: the figure and what it rests on."""
         measured = "not measured" if self.measured is None else f"measured {self.measured:.4g}"
-        evidence = f" (n={self.samples}" + (f", 95 % CI {self.interval_text()})" if self.interval else ")") \
-            if self.samples is not None else ""
+        return measured + (f" (n={self.samples}" + (f", 95 % CI {self.interval_text()})" if self.interval else ")")
+                           if self.samples is not None else "")
+
+    def line(self) -> str:
         notes = [self.detail] if self.detail else []
         if self.status == "inconclusive":
             more = (f"about {self.samples_to_decide} samples would decide it" if self.samples_to_decide
                     else "over a million samples would decide it")
             notes.append(f"the interval straddles {self.threshold:g}: {more}; counts as {self.inconclusive_means}")
         suffix = "".join(f" - {note}" for note in notes)
-        return f"{self.status.upper():<12} {self.label}: {measured}{evidence}{suffix}"
+        return f"{self.status.upper():<12} {self.label}: {self.evidence()}{suffix}"
 
     def interval_text(self) -> str:
         """``low..high`` of the interval, ``low..unbounded`` when too few samples bound it; empty without one."""
@@ -107,9 +118,28 @@ def evaluate_request_slos(slos: tuple[Slo, ...], book: LatencyBook, duration_s: 
         judge(slo, metric(slo.metric).measure(tally, duration_s), "fail",
               f"no request named {slo.request!r} was made", tally, duration_s)
         for slo in slos
-        if not slo.is_resource
+        if metric(slo.metric).scope == "request"
         for tally in [book.find(slo.request)]
     ]
+
+
+def evaluate_trend_slos(slos: tuple[Slo, ...], trends: dict[str, LatencyTrend]) -> list[SloVerdict]:
+    """Verdicts for latency-trend SLOs: on a request, its own trend; on ``Aggregated``, every request's,
+    judged by the one that grows fastest, which the verdict names."""
+    verdicts = []
+    for slo in (slo for slo in slos if metric(slo.metric).scope == "trend"):
+        measure = metric(slo.metric).measure
+        if slo.request == AGGREGATED:
+            measured = [(key, value) for key, trend in trends.items() if (value := measure(trend)) is not None]
+            key, value = max(measured, key=lambda item: item[1], default=(None, None))
+            verdict = judge(slo, value, "fail", "no request was made in enough windows after warm-up")
+            verdicts.append(replace(verdict, detail=f"fastest-growing: {key}") if key else verdict)
+        else:
+            trend = trends.get(slo.request) or next(
+                (trend for key, trend in trends.items() if key.split(" ", 1)[-1] == slo.request), None)
+            verdicts.append(judge(slo, measure(trend) if trend else None, "fail",
+                                  f"{slo.request!r} was not made in enough windows after warm-up"))
+    return verdicts
 
 
 def evaluate_resource_slos(slos: tuple[Slo, ...], resource_figures: dict[str, float | None] | None, *,

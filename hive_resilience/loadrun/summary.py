@@ -36,10 +36,28 @@ from hive_resilience.clients.agent_scripts import (
     TOOLS_TIME_JOURNEY,
 )
 from hive_resilience.clients.mcp_protocol import TOOL_CALL_REQUEST_NAME
-from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE, LatencyBook
-from hive_resilience.loadrun.metrics import request_metrics
-from hive_resilience.loadrun.scenario import AGGREGATED, RegressionBudgets, Stage
+from hive_resilience.loadrun.arrivals import planned_arrivals
+from hive_resilience.loadrun.latency import (
+    JOURNEY_REQUEST_TYPE,
+    LatencyBook,
+    encode_histogram,
+)
+from hive_resilience.loadrun.metrics import (
+    ARRIVALS_REQUEST,
+    arrivals_request,
+    metric,
+    request_metrics,
+)
+from hive_resilience.loadrun.resources import COMPONENT_GROWTH
+from hive_resilience.loadrun.scenario import (
+    AGGREGATED,
+    Arrivals,
+    ArrivalStage,
+    RegressionBudgets,
+    Stage,
+)
 from hive_resilience.loadrun.slo import SloVerdict
+from hive_resilience.loadrun.trends import LatencyTrend
 
 REPORTS_DIR = Path("reports")
 SUMMARY_FILE = "summary.json"
@@ -65,12 +83,18 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+LATE_START_MS = 100.0
+"""An arrival that started more than this after its intended time is counted late (a busy generator)."""
+
+
 class ScenarioRecord(_Record):
     """The scenario as it ran (after any compression)."""
 
     name: str
     description: str = ""
     stages: list[Stage] = Field(default_factory=list)
+    arrival_stages: list[ArrivalStage] = Field(default_factory=list)
+    """The open model's stages, for an arrivals scenario (then ``stages`` is empty)."""
     duration_s: float | None = None
     compressed_from_s: float | None = None
 
@@ -82,6 +106,9 @@ class _RequestCounts(_Record):
     intervals: dict[str, tuple[float, float | None]] = Field(default_factory=dict)
     """95 % confidence interval per metric the metric table gives an interval rule (high None:
     unbounded); empty in summaries that predate intervals."""
+    histogram: str | None = None
+    """The exact HDR histogram of response times (:func:`~hive_resilience.loadrun.latency.encode_histogram`),
+    so readers draw any percentile by the gate's rule; None in summaries that predate it."""
 
     def figure(self, metric_name: str) -> float | None:
         """The row's value of a request metric of the table; None when this summary predates it."""
@@ -121,6 +148,8 @@ class ResourceRecord(_Record):
     figures: dict[str, float | None]
     components: dict[str, dict[str, float]]
     sessions_created: int
+    mcp_sessions_opened: int | None = None
+    """McpToolsUser's sessions opened (``mcp initialize``); None in summaries from before it was counted."""
     samples_csv: str
 
 
@@ -160,6 +189,92 @@ class ToolServerCalls(_Record):
     """The rest: Hive's queen (and Hive's own per-session manifest check) calling the server."""
 
 
+class ArrivalCounts(_Record):
+    """Arrivals due, started and dropped (at the ``max_in_flight`` ceiling), and how late they started."""
+
+    due: int
+    started: int
+    dropped: int
+    late: int
+    """Started more than :data:`LATE_START_MS` after their intended time."""
+    late_ms_p99: float | None
+    late_ms_max: float | None
+
+
+class ArrivalStageFigures(ArrivalCounts):
+    """One stage of an arrivals plan: the rate it planned and the rate its arrivals started at."""
+
+    duration_s: float
+    target_rate_per_s: float
+    """Planned arrivals over the stage's length (a ramp's mean counts)."""
+    achieved_rate_per_s: float
+    """Arrivals started over the stage's length."""
+    broken_slos: list[str] = Field(default_factory=list)
+    """SLOs whose verdict on this stage's own requests was a decided fail (a request the stage
+    did not make is no breach: it may simply have ended in the next stage)."""
+
+
+class ArrivalsRecord(ArrivalCounts):
+    """An open-model run: target vs achieved arrival rate, dropped and late starts, in all, per stage, per class."""
+
+    pattern: str
+    seed: int | None
+    max_in_flight: int
+    target_rate_per_s: float
+    achieved_rate_per_s: float
+    """Arrivals started per second of the plan: what a capacity search reads as the offered load."""
+    stages: list[ArrivalStageFigures]
+    by_class: dict[str, ArrivalCounts]
+    first_broken_stage: int | None = None
+    """1-based number of the first stage on which an SLO broke; None when none did."""
+
+    def lines(self) -> list[str]:
+        """The console's account: totals, then target vs achieved per stage."""
+        lines = [(f"Arrivals ({self.pattern}): target {self.target_rate_per_s:.3g}/s, achieved "
+                  f"{self.achieved_rate_per_s:.3g}/s; {self.due} due, {self.started} started, {self.dropped} dropped, "
+                  f"{self.late} late (max {self.late_ms_max or 0:.0f} ms)")]
+        lines += [(f"  stage {number}: target {stage.target_rate_per_s:.3g}/s, achieved "
+                   f"{stage.achieved_rate_per_s:.3g}/s, {stage.dropped} dropped")
+                  + (f"; broke {', '.join(stage.broken_slos)}" if stage.broken_slos else "")
+                  for number, stage in enumerate(self.stages, start=1)]
+        if self.first_broken_stage is not None:
+            lines.append(f"  first stage where an SLO broke: {self.first_broken_stage}")
+        return lines
+
+
+def arrival_counts(book: LatencyBook, user_class: str | None = None) -> ArrivalCounts:
+    """The arrivals entry of ``book`` (all classes, or ``user_class``'s) as counts."""
+    tally = book.tallies.get(f"{JOURNEY_REQUEST_TYPE} {arrivals_request(user_class)}")
+    if tally is None:
+        return ArrivalCounts(due=0, started=0, dropped=0, late=0, late_ms_p99=None, late_ms_max=None)
+    return ArrivalCounts(due=tally.requests, started=tally.requests - tally.failures, dropped=tally.failures,
+                         late=tally.requests - tally.count_at_or_under(LATE_START_MS),
+                         late_ms_p99=tally.percentile_ms(99), late_ms_max=tally.max_ms())
+
+
+def arrivals_record(plan: Arrivals, book: LatencyBook, stage_books: list[LatencyBook],
+                    stage_verdicts: list[list[SloVerdict]]) -> ArrivalsRecord:
+    """The run's arrivals from the whole ``book``, and per stage from each stage's own book and SLO verdicts."""
+    planned = planned_arrivals(plan.stages)
+    stages = [
+        ArrivalStageFigures(**arrival_counts(stage_book).model_dump(), duration_s=stage.duration_s,
+                            target_rate_per_s=expected / stage.duration_s,
+                            achieved_rate_per_s=arrival_counts(stage_book).started / stage.duration_s,
+                            broken_slos=[verdict.label for verdict in verdicts
+                                         if verdict.status == "fail" and verdict.measured is not None])
+        for stage, expected, stage_book, verdicts in zip(plan.stages, planned, stage_books, stage_verdicts, strict=True)
+    ]
+    class_prefix = f"{JOURNEY_REQUEST_TYPE} {ARRIVALS_REQUEST} ["
+    classes = sorted(key.removeprefix(class_prefix).rstrip("]") for key in book.tallies if key.startswith(class_prefix))
+    total = arrival_counts(book)
+    return ArrivalsRecord(
+        **total.model_dump(), pattern=plan.pattern, seed=plan.seed, max_in_flight=plan.max_in_flight,
+        target_rate_per_s=sum(planned) / plan.duration_s, achieved_rate_per_s=total.started / plan.duration_s,
+        stages=stages, by_class={name: arrival_counts(book, name) for name in classes},
+        first_broken_stage=next((number for number, stage in enumerate(stages, start=1) if stage.broken_slos), None),
+    )
+
+
 class RunSummary(_Record):
     """The contents of ``summary.json``: one load run, its figures and its verdicts."""
 
@@ -180,10 +295,18 @@ class RunSummary(_Record):
     """Summaries written before budgets were recorded are judged by the defaults."""
     passed: bool
     report_dir: str
+    latency_trends: dict[str, LatencyTrend] = Field(default_factory=dict)
+    """Per request key, its latency trend after warm-up (:mod:`~hive_resilience.loadrun.trends`); only
+    requests made in enough windows; empty in summaries from before trends."""
     agent_time: AgentTimeSplit | None = None
     """Absent when no scripted agent reply completed, and in summaries from before scripts."""
     tools_server_calls: dict[str, ToolServerCalls] | None = None
     """By tool; only against the embedded target, whose tools server counts the calls it serves."""
+    arrivals: ArrivalsRecord | None = None
+    """An open-model run's arrivals (``arrivals.achieved_rate_per_s``, ``arrivals.dropped``...); None for users scenarios."""
+    service_requests: list[RequestRow] = Field(default_factory=list)
+    """An open-model run's figures per request measured from each request's actual start (service
+    time); ``requests`` measures from the arrival's intended start (response time), as the SLOs do."""
     completed: bool = True
     """Whether the run played its whole plan; summaries written before this was recorded say nothing of it."""
     incomplete_reason: str | None = None
@@ -214,10 +337,11 @@ def new_run_dir(scenario_name: str, base: Path = REPORTS_DIR) -> Path:
 def request_rows(book: LatencyBook, duration_s: float) -> list[RequestRow]:
     """Exact per-request figures, aggregate last, measured as the gate measures them (the metric table)."""
     return [
-        RequestRow(name=key, failures=tally.failures,
+        RequestRow(name=key, failures=tally.failures, histogram=encode_histogram(tally.histogram),
                    intervals={spec.name: interval for spec in request_metrics()
-                              if spec.interval and (interval := spec.interval.interval(tally, duration_s)) is not None},
-                   **{spec.name: spec.measure(tally, duration_s) for spec in request_metrics()})
+                              if spec.interval and spec.applies_to(key) and (interval := spec.interval.interval(tally, duration_s)) is not None},
+                   **{spec.name: spec.measure(tally, duration_s) if spec.applies_to(key) else None
+                      for spec in request_metrics()})
         for key, tally in sorted(book.tallies.items(), key=lambda item: (item[0] == AGGREGATED, item[0]))
     ]
 
@@ -374,6 +498,34 @@ def write_junit(run_dir: Path, suite_name: str, verdicts: list[SloVerdict], inco
     return path
 
 
+TRENDS_SHOWN = 3
+"""The console names the fastest-growing requests only; the summary and the report have them all."""
+
+
+def growth_lines(summary: RunSummary) -> list[str]:
+    """What a soak found: each component's memory figures and the requests whose latency grows fastest."""
+    lines = []
+    if summary.resources is not None:
+        figures = summary.resources.figures
+        for growth in COMPONENT_GROWTH:
+            specs = [metric(name) for name in growth.figure_names]
+            lines.append(f"Memory of the {growth.label}: " + ", ".join(
+                f"{spec.label.removeprefix(growth.label + ' ')} {_figure(figures.get(spec.name), spec.display)} {spec.unit}"
+                for spec in specs))
+        lines.append(f"  attributed to {summary.resources.sessions_created} Hive sessions created and "
+                     f"{summary.resources.mcp_sessions_opened or 0} MCP sessions opened")
+    if summary.latency_trends:
+        fastest = sorted(summary.latency_trends.items(), key=lambda item: -item[1].ms_per_hour)[:TRENDS_SHOWN]
+        lines.append("Latency trend after warm-up (per-window median), fastest-growing: " + "; ".join(
+            f"{key} {trend.ms_per_hour:+,.1f} ms/h, {_figure(trend.ms_per_1k_sessions, '+,.1f')} ms/1k sessions "
+            f"({trend.p50_ms_first:.0f} -> {trend.p50_ms_last:.0f} ms)" for key, trend in fastest))
+    return lines
+
+
+def _figure(value: float | None, spec: str) -> str:
+    return "not measured" if value is None else format(value, spec)
+
+
 def verdict_lines(summary: RunSummary) -> list[str]:
     """The console verdict: one line per SLO, warnings, the overall result and the report folder."""
     scenario = summary.scenario
@@ -381,8 +533,11 @@ def verdict_lines(summary: RunSummary) -> list[str]:
              + (f" (compressed from {scenario.compressed_from_s:.0f} s)" if scenario.compressed_from_s else "")
              + ":"]
     lines += [f"  {verdict.line()}" for verdict in summary.slos]
+    if summary.arrivals is not None:
+        lines += summary.arrivals.lines()
     if summary.agent_time is not None:
         lines.append(summary.agent_time.line())
+    lines += growth_lines(summary)
     if summary.tools_server_calls:
         lines.append("Tools server calls (from Hive / from McpToolsUser): " + ", ".join(
             f"{tool} {calls.from_hive}/{calls.from_load_users}" for tool, calls in summary.tools_server_calls.items()))
