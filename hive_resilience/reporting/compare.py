@@ -23,7 +23,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from hive_resilience.loadrun.metrics import MetricSpec, compared_metrics
+from hive_resilience.loadrun.capacity import (
+    CAPACITY_FILE,
+    CapacityError,
+    CapacityResult,
+    read_capacity,
+)
+from hive_resilience.loadrun.metrics import MetricSpec, compared_metrics, metric
 from hive_resilience.loadrun.scenario import RegressionBudgets
 from hive_resilience.loadrun.summary import (
     SUMMARY_FILE,
@@ -65,6 +71,8 @@ class Comparison:
     new_run: Path
     budgets: RegressionBudgets
     checks: tuple[Check, ...]
+    budgets_file: str = SUMMARY_FILE
+    """The new run's file the budgets come from (``capacity.json`` for two capacity searches)."""
 
     @property
     def regressions(self) -> int:
@@ -106,9 +114,39 @@ def load_summary(run_dir: Path) -> RunSummary:
 
 
 def compare_runs(baseline_run: Path, new_run: Path) -> Comparison:
-    """Every metric of every baseline request against the new run, judged by the new run's budgets."""
+    """Every metric of every baseline request against the new run, judged by the new run's budgets;
+    for two capacity searches, their knees."""
+    capacity = [(run / CAPACITY_FILE).is_file() for run in (baseline_run, new_run)]
+    if any(capacity):
+        if not all(capacity):
+            raise CompareError(f"{baseline_run if capacity[0] else new_run} is a capacity search and the other a "
+                               "load run: compare a capacity search with a capacity search")
+        return compare_capacity(baseline_run, new_run)
     baseline, new = load_summary(baseline_run), load_summary(new_run)
     return Comparison(baseline_run, new_run, new.regression_budgets, _checks(baseline, new))
+
+
+CAPACITY_KNEE = "capacity knee"
+"""The one row of a capacity comparison: the knee as a rate, judged like ``rps`` with its spread as the interval."""
+
+
+def compare_capacity(baseline_run: Path, new_run: Path) -> Comparison:
+    """The new search's knee against the baseline's: lower by more than ``rps_drop_percent`` is a
+    regression, and only INCONCLUSIVE while the repeats' spreads overlap that budget."""
+    try:
+        baseline, new = read_capacity(baseline_run / CAPACITY_FILE), read_capacity(new_run / CAPACITY_FILE)
+    except CapacityError as error:
+        raise CompareError(str(error)) from None
+    rps = metric("rps")
+    budgets = new.regression_budgets
+    check = _check(rps, _knee_row(baseline), _knee_row(new), budgets.allowance(rps), budgets.min_requests)
+    return Comparison(baseline_run, new_run, budgets, (check,), CAPACITY_FILE)
+
+
+def _knee_row(result: CapacityResult) -> RequestRow:
+    low, high = result.knee_spread_per_s or (0.0, 0.0)
+    return RequestRow(name=CAPACITY_KNEE, requests=len(result.repeats), failures=0,
+                      rps=result.knee_rate_per_s or 0.0, intervals={"rps": (low, high)})
 
 
 def _checks(baseline: RunSummary, new: RunSummary) -> tuple[Check, ...]:
@@ -209,7 +247,7 @@ def render_text(comparison: Comparison) -> str:
     """The aligned console table, with the budgets it was judged by and the result."""
     rows = [HEADERS, *table_rows(comparison)]
     widths = [max(len(row[column]) for row in rows) for column in range(len(HEADERS))]
-    lines = [f"budgets (from {comparison.new_run / SUMMARY_FILE}): {describe_budgets(comparison.budgets)}"]
+    lines = [f"budgets (from {comparison.new_run / comparison.budgets_file}): {describe_budgets(comparison.budgets)}"]
     lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.append(result_line(comparison))
     return "\n".join(lines)
@@ -219,7 +257,7 @@ def render_markdown(comparison: Comparison) -> str:
     lines = [
         f"# Comparison: {comparison.new_run} against {comparison.baseline_run}",
         "",
-        f"Budgets (from the new run's {SUMMARY_FILE}): {describe_budgets(comparison.budgets)}.",
+        f"Budgets (from the new run's {comparison.budgets_file}): {describe_budgets(comparison.budgets)}.",
         "",
         "| " + " | ".join(HEADERS) + " |",
         "|" + "|".join("---" for _ in HEADERS) + "|",
