@@ -42,12 +42,17 @@ class McpToolsUser(FastHttpUser, ScenarioUser):
 
     Each user holds one MCP session (``Mcp-Session-Id``, when the server is stateful),
     re-initializes when the server has forgotten it (HTTP 404), and counts JSON-RPC errors
-    and tool error payloads as failures, since MCP servers answer both with HTTP 200.
+    and tool error payloads as failures, since MCP servers answer both with HTTP 200. With the
+    scenario's ``session_calls: N`` it closes its session (``DELETE``) after N calls and opens a
+    new one, so a soak measures what a session costs the server, not only what a call costs;
+    sessions opened and closed are the ``mcp initialize`` and ``mcp session delete`` requests.
     """
 
     mcp_host = DEFAULT_MCP_URL
     tools: tuple[ToolCall, ...] = DEFAULT_TOOLS
     tool_weights: tuple[int, ...] = tuple(tool.weight for tool in DEFAULT_TOOLS)
+    session_calls: int | None = None
+    """Calls per MCP session before it is closed and a new one opened; None: one session per user."""
 
     @classmethod
     def configure(cls, config, scenario, options) -> None:
@@ -57,6 +62,7 @@ class McpToolsUser(FastHttpUser, ScenarioUser):
         cls.host = cls.mcp_host
         cls.tools = config.tools or DEFAULT_TOOLS
         cls.tool_weights = tuple(tool.weight for tool in cls.tools)
+        cls.session_calls = config.session_calls
         if not getattr(options, "worker", False):  # a worker's master has checked before sending it users
             check_tools_offered(cls.mcp_host, (tool.name for tool in cls.tools))
 
@@ -70,13 +76,16 @@ class McpToolsUser(FastHttpUser, ScenarioUser):
         self._initialize()
 
     def on_stop(self) -> None:
+        self._close_session()
+
+    def _close_session(self) -> None:
         # The server keeps unclosed sessions for 30 minutes and refuses new ones past 10,000.
         # A server may refuse client-ended sessions with 405; a stateless one has no session.
         if self.protocol.session_id:
             with self._send("DELETE", None, "mcp session delete") as response:
                 if response.status_code not in (200, 202, 204, 404, 405):
                     response.failure(f"DELETE answered HTTP {response.status_code}")
-            self.protocol.forget_session()
+        self.protocol.forget_session()
 
     @tag("tools-list")
     @task(1)
@@ -92,6 +101,7 @@ class McpToolsUser(FastHttpUser, ScenarioUser):
 
     def _initialize(self) -> bool:
         """Open an MCP session; False (and a recorded failure) when the server refuses."""
+        self.calls_in_session = 0
         request_id, body = self.protocol.initialize_request()
         with self._send("POST", body, "mcp initialize") as response:
             try:
@@ -111,8 +121,11 @@ class McpToolsUser(FastHttpUser, ScenarioUser):
         self, method: str, params: dict | None, name: str, tool: bool = False,
         check: Callable[[dict], str | None] = lambda _: None,
     ) -> None:
+        if self.session_calls and self.calls_in_session >= self.session_calls:
+            self._close_session()
         if not self.protocol.initialized and not self._initialize():
             return None
+        self.calls_in_session += 1
         request_id, body = self.protocol.request(method, params)
         with self._send("POST", body, name) as response:
             read = self.protocol.read_tool_result if tool else self.protocol.read_result
@@ -160,9 +173,9 @@ def check_tools_offered(mcp_url: str, names: Iterable[str]) -> None:
 
 
 def _reply(response) -> McpHttpReply:
-    return McpHttpReply(
+    return McpHttpReply.from_body(
         response.status_code,
         response.headers.get("Content-Type", "") if response.headers else "",
-        response.text or "",
+        response.content or b"",
         response.headers.get(SESSION_HEADER) if response.headers else None,
     )
