@@ -15,19 +15,15 @@ from hive_resilience.clients.agent_scripts import (
 )
 from hive_resilience.clients.hive_conversation import (
     ChatTurn,
-    Check,
     ConversationError,
     HiveConversation,
-    WrongAnswer,
-    json_answer,
     unique_message,
 )
 from hive_resilience.clients.hive_events import ReplyError, auth_headers
 from hive_resilience.loadrun.latency import JOURNEY_REQUEST_TYPE
+from hive_resilience.loadrun.locust_transport import DEFAULT_API_URL, LocustTransport
 from hive_resilience.loadrun.users import ScenarioUser
-from hive_resilience.target.embedded import LOOPBACK, TargetPorts
 
-DEFAULT_API_URL = f"http://{LOOPBACK}:{TargetPorts().api}"
 T = TypeVar("T")
 
 
@@ -99,29 +95,3 @@ class HiveApiUser(FastHttpUser, ScenarioUser):
                 request_type=JOURNEY_REQUEST_TYPE, name=journey.name, response_time=journey.duration_s * 1000,
                 response_length=0, exception=ReplyError(journey.problem) if journey.problem else None, context={},
             )
-
-
-class LocustTransport:
-    """The conversation's requests through Locust's client, each one a request entry under its name."""
-
-    def __init__(self, client, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def exchange(self, method: str, path: str, payload: dict | None, name: str, expected_status: int,
-                 check: Check) -> dict:
-        with self.client.request(method, path, json=payload, name=name, headers=self.headers,
-                                 catch_response=True) as response:
-            content_type = response.headers.get("Content-Type", "") if response.headers else ""
-            try:
-                body = json_answer(response.status_code, expected_status, content_type, response.text or "")
-                problem = check(body)
-            except WrongAnswer as error:
-                problem = str(error)
-            if problem:
-                response.failure(problem)
-            else:
-                response.success()
-        if problem:  # raised outside the block: Locust's context manager swallows some exceptions
-            raise ConversationError.at(method, name, problem)
-        return body

@@ -22,7 +22,7 @@ def write(folder: Path, name: str, source: str) -> Path:
 
 
 def test_the_shipped_users_are_found_in_load():
-    assert set(discover_user_classes()) == {"HiveApiUser", "McpToolsUser"}
+    assert set(discover_user_classes()) == {"DashboardUser", "HiveApiUser", "McpToolsUser"}
     assert discover_user_classes()["HiveApiUser"] == LOAD_DIR / "hive_api.py"
 
 
