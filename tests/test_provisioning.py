@@ -48,10 +48,14 @@ def test_a_test_of_network_faults_needs_nftables():
     assert needs_of(collected("embedded", uses_netfaults=True)) == {"nftables"}
 
 
+def test_a_test_running_prometheus_needs_debians_prometheus():
+    assert needs_of(collected("prometheus", "embedded")) == {"prometheus"}
+
+
 def test_the_selection_needs_the_union_in_provisioning_order():
     tests = [collected("cluster"), collected(uses_netfaults=True), collected(fixtures=("browser",))]
     assert selection_needs(tests) == ["nftables", "chromium", "docker", "images", "cluster"]
-    assert selection_needs([*tests, collected("kubectl")]) == list(NEEDS)
+    assert selection_needs([*tests, collected("kubectl"), collected("prometheus")]) == list(NEEDS)
     assert selection_needs([]) == []
 
 
@@ -74,13 +78,14 @@ def needs_for(*pytest_args: str) -> str:
     (("integration/test_api_contract.py", "-m", "not integration"), ""),
     (("tests/test_k8s_cluster.py",), "docker,images,cluster"),
     (("tests/test_netfaults.py",), "nftables"),
+    (("tests/test_prometheus_rules.py",), "prometheus"),
     (("tests/test_hive_manifests.py",), "kubectl"),
     (("tests/test_deploy_manifests.py", "-k", "kustomize"), "kubectl"),
     (("tests/test_deploy_manifests.py", "-k", "not kustomize"), ""),
     (("e2e/test_dashboard.py", "-m", "not integration and not cluster"), "chromium"),
     # The unit run of the README builds no Kubernetes (kubectl tests are marked cluster too),
     # installs no Chromium (the report's browser check lives in e2e/) and needs no Docker.
-    (("-m", "not embedded and not integration and not cluster"), "nftables"),
+    (("-m", "not embedded and not integration and not cluster"), "nftables,prometheus"),
 ])
 def test_the_collected_selection_decides(pytest_args, expected):
     assert needs_for(*pytest_args) == expected

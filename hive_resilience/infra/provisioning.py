@@ -14,7 +14,8 @@ conftest files add (every test under integration/ is ``integration``) count too.
   ``cluster`` too, because building kubectl is building Kubernetes: the unit run
   (``-m "not embedded and not integration and not cluster"``) builds nothing;
 - ``chromium``: it uses pytest-playwright's ``browser`` fixture (directly or through ``page``);
-- ``nftables``: its module uses hive_resilience.target.netfaults (packet loss, partitions).
+- ``nftables``: its module uses hive_resilience.target.netfaults (packet loss, partitions);
+- ``prometheus``: it is marked ``prometheus`` (runs Debian's prometheus or promtool).
 
 Run as ``python -m hive_resilience.infra.provisioning PYTEST_ARGS...``: prints the needs,
 comma-separated, on one line (empty when the selection needs nothing). When collection fails
@@ -33,7 +34,7 @@ import pytest
 
 from hive_resilience.target import netfaults
 
-NEEDS = ("nftables", "chromium", "kubectl", "docker", "images", "cluster")
+NEEDS = ("nftables", "prometheus", "chromium", "kubectl", "docker", "images", "cluster")
 """Every machine part scripts/setup can provide, in the order it provides them."""
 
 
@@ -60,6 +61,8 @@ def needs_of(test: CollectedTest) -> set[str]:
         needs.add("chromium")
     if test.uses_netfaults:
         needs.add("nftables")
+    if "prometheus" in test.markers:
+        needs.add("prometheus")
     return needs
 
 
