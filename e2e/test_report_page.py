@@ -21,7 +21,8 @@ def test_the_page_renders_in_chromium_with_charts_fault_windows_and_no_console_e
     charts = page.locator("svg.chart")
     assert charts.count() == 6
     for index in range(charts.count()):
-        assert charts.nth(index).locator("circle.point").count() >= 20
+        points = charts.nth(index).locator("circle.point")
+        assert points.count() >= 20 and points.locator("title").count() == points.count()  # a value on hover each
     assert page.locator("rect.fault").count() == 3
     assert page.get_by_role("link", name="test-failed-1.png").count() == 1
     assert page.get_by_text("spinner only").is_visible()

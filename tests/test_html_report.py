@@ -89,6 +89,6 @@ def test_the_charts_show_the_gates_windows_not_locusts_bucketed_history(tmp_path
     write_timeline(run, timeline.timeline(1004.5))
     page = write_report([run], tmp_path / "out").read_text()
     latency_chart = page.split("aria-label='latency ms (p50, p95, p99)'")[1].split("</svg>")[0]
-    assert "(max 250)" in latency_chart  # journeys stay out of the aggregate; Locust's CSV says 15
+    assert "(max 250 ms)" in latency_chart  # journeys stay out of the aggregate; Locust's CSV says 15
     rps_chart = page.split("aria-label='requests per second'")[1].split("</svg>")[0]
-    assert "(max 1)" in rps_chart and rps_chart.count("<circle") == 5
+    assert "(max 1/s)" in rps_chart and rps_chart.count("<circle") == 5

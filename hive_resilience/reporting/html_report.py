@@ -2,7 +2,7 @@
 
 It reads only what the runs wrote (``summary.json`` and ``timeline.json`` of load runs,
 ``journal.json`` of chaos runs, ``results.json`` of the E2E run) and draws its charts as inline
-SVG, so the page opens anywhere, offline. The charts show the gate's own figures per window
+SVG (:mod:`hive_resilience.reporting.charts`), so the page opens anywhere, offline. The charts show the gate's own figures per window
 (``timeline.json``), so they agree with the verdicts; only runs written before it existed fall
 back to Locust's bucketed history CSV. The headline marks each promise of the deployment
 plan held, broken or not tested, and never "held" without a run that tested it.
@@ -17,14 +17,36 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hive_resilience.loadrun.capacity import (
+    CAPACITY_FILE,
+    CapacityResult,
+    knee_line,
+    read_capacity,
+)
+from hive_resilience.loadrun.latency import RequestTally
 from hive_resilience.loadrun.metrics import METRICS, request_metrics
+from hive_resilience.loadrun.resources import COMPONENT_GROWTH
 from hive_resilience.loadrun.scenario import AGGREGATED
 from hive_resilience.loadrun.slo import SloVerdict
 from hive_resilience.loadrun.summary import SUMMARY_FILE, RunSummary, read_summary
-from hive_resilience.loadrun.timeline import TIMELINE_FILE, read_timeline
+from hive_resilience.loadrun.timeline import TIMELINE_FILE, Timeline, read_timeline
+from hive_resilience.reporting.charts import (
+    CHART_STYLE,
+    PERCENTILE_AXIS,
+    Chart,
+    Series,
+    percentile_position,
+    svg_chart,
+    unit_axis,
+    value_axis,
+)
+from hive_resilience.reporting.compare import COMPARISON_JSON
 
 REPORT_FILE_PREFIX = "resilience-report"
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 640, 180, 36
+DISTRIBUTION_PERCENTILES = (50.0, 75.0, 90.0, 95.0, 99.0, 99.5, 99.9, 99.95, 99.99)
+"""Where a latency distribution chart reads each run's HDR histogram."""
+LATENCY_SERIES = (Series("p50", "#16a34a"), Series("p95", "#d97706"), Series("p99", "#7c3aed"))
+THIS_RUN, BASELINE = Series("this run", "#2563eb"), Series("baseline", "#9ca3af")
 
 
 @dataclass
@@ -34,6 +56,7 @@ class Runs:
     load: list[Path] = field(default_factory=list)
     chaos: list[Path] = field(default_factory=list)
     e2e: list[Path] = field(default_factory=list)
+    capacity: list[Path] = field(default_factory=list)
     ignored: list[Path] = field(default_factory=list)
 
 
@@ -44,6 +67,8 @@ def classify(run_dirs: list[Path]) -> Runs:
             runs.chaos.append(run_dir)
         elif (run_dir / "results.json").is_file():
             runs.e2e.append(run_dir)
+        elif (run_dir / CAPACITY_FILE).is_file():
+            runs.capacity.append(run_dir)
         elif (run_dir / SUMMARY_FILE).is_file():
             runs.load.append(run_dir)
         else:
@@ -59,12 +84,13 @@ def default_run_dirs(reports_dir: Path) -> list[Path]:
 def write_report(run_dirs: list[Path], reports_dir: Path) -> Path:
     """Build the page from ``run_dirs`` and write it as a new file in ``reports_dir``."""
     runs = classify(run_dirs)
-    if not (runs.load or runs.chaos or runs.e2e):
-        raise ValueError("none of the folders holds a load summary, a chaos journal or E2E results")
+    if not (runs.load or runs.chaos or runs.e2e or runs.capacity):
+        raise ValueError("none of the folders holds a load summary, a chaos journal, E2E results or a capacity search")
     loads = [_load_run(path) for path in runs.load]
     chaos = [_chaos_run(path) for path in runs.chaos]
     e2e = [json.loads((path / "results.json").read_text()) for path in runs.e2e]
-    page = _page(_promises(loads, chaos), loads, chaos, [row for rows in e2e for row in rows], runs)
+    capacity = [(path, read_capacity(path / CAPACITY_FILE)) for path in runs.capacity]
+    page = _page(_promises(loads, chaos), loads, chaos, [row for rows in e2e for row in rows], capacity, runs)
     reports_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     for suffix in ["", *(f"-{n}" for n in range(2, 100))]:
@@ -77,7 +103,20 @@ def write_report(run_dirs: list[Path], reports_dir: Path) -> Path:
 
 def _load_run(run_dir: Path) -> dict:
     summary = read_summary(run_dir / SUMMARY_FILE)
-    return {"dir": run_dir, "summary": summary, "history": _series(run_dir)}
+    timeline = read_timeline(run_dir / TIMELINE_FILE) if (run_dir / TIMELINE_FILE).is_file() else None
+    return {"dir": run_dir, "summary": summary, "history": _series(run_dir), "baseline": _baseline(run_dir),
+            "timeline": timeline}
+
+
+def _baseline(run_dir: Path) -> tuple[str, RunSummary] | None:
+    """The run ``compare`` judged this one against (its ``comparison.json``), when that folder is still here."""
+    comparison = run_dir / COMPARISON_JSON
+    if not comparison.is_file():
+        return None
+    baseline_dir = Path(json.loads(comparison.read_text()).get("baseline_run", ""))
+    if not (baseline_dir / SUMMARY_FILE).is_file():
+        return None
+    return baseline_dir.name, read_summary(baseline_dir / SUMMARY_FILE)
 
 
 def _chaos_run(run_dir: Path) -> dict:
@@ -181,13 +220,14 @@ def _promises(loads: list[dict], chaos: list[dict]) -> list[tuple[str, str, str]
     ]
 
 
-def _page(promises: list, loads: list[dict], chaos: list[dict], e2e: list[dict], runs: Runs) -> str:
+def _page(promises: list, loads: list[dict], chaos: list[dict], e2e: list[dict],
+          capacity: list[tuple[Path, CapacityResult]], runs: Runs) -> str:
     parts = [
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>Hive resilience report</title>",
         f"<style>{STYLE}</style></head><body>",
         "<h1>Hive resilience report</h1>",
-        f"<p class='meta'>Built {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from {len(loads)} load, "
-        f"{len(chaos)} chaos and {len(runs.e2e)} E2E run folder(s).</p>",
+        (f"<p class='meta'>Built {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} from {len(loads)} load, "
+         f"{len(chaos)} chaos, {len(runs.e2e)} E2E and {len(capacity)} capacity run folder(s).</p>"),
         "<h2>Promises</h2><table class='promises'><tr><th>promise</th><th>verdict</th><th>evidence</th></tr>",
         *[f"<tr class='{_css(status)}'><td>{_e(promise)}</td><td>{_e(status)}</td><td>{_e(evidence)}</td></tr>"
           for promise, status, evidence in promises],
@@ -199,6 +239,7 @@ def _page(promises: list, loads: list[dict], chaos: list[dict], e2e: list[dict],
         parts += [_chaos_section(run) for run in chaos]
     if e2e:
         parts.append(_e2e_section(e2e))
+    parts += [_capacity_section(path, result) for path, result in capacity]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -232,7 +273,62 @@ def _load_section(load: dict) -> str:
         f"<table><tr><th>SLO</th><th>measured</th><th>samples</th><th>95 % CI</th><th>verdict</th></tr>{verdicts}</table>"
         + _agent_section(summary)
         + _charts(load["history"], None)
+        + _growth_section(summary, load["timeline"])
+        + _distributions(summary, load["baseline"])
     )
+
+
+def _distributions(summary: RunSummary, baseline: tuple[str, RunSummary] | None) -> str:
+    """Per request with an HDR histogram, latency against percentile (log tail), the baseline's on the same chart."""
+    baseline_rows = {row.name: row for row in baseline[1].requests if row.histogram} if baseline else {}
+    charts = []
+    for row in (row for row in summary.requests if row.histogram):
+        runs = [(THIS_RUN, RequestTally.from_encoded(row.histogram))]
+        if row.name in baseline_rows:
+            runs.append((BASELINE, RequestTally.from_encoded(baseline_rows[row.name].histogram)))
+        points = [{"x": percentile_position(p), **{series.key: tally.percentile_ms(p) for series, tally in runs}}
+                  for p in DISTRIBUTION_PERCENTILES]
+        charts.append(svg_chart(Chart(f"{row.name}: latency by percentile", points, [series for series, _ in runs],
+                                      PERCENTILE_AXIS, value_axis("ms"))))
+    if not charts:
+        return ""
+    against = f" against the baseline {_e(baseline[0])}" if baseline_rows else ""
+    return f"<h3>Latency distribution{against}</h3><div class='charts'>{''.join(charts)}</div>"
+
+
+TAIL_SERIES = (Series("p999", "#7c3aed", "p99.9"), Series("max", "#dc2626"))
+
+
+def _growth_section(summary: RunSummary, timeline: Timeline | None) -> str:
+    """What grows over a soak: memory per component, each request's latency trend, and the tail per second."""
+    parts = []
+    if summary.resources is not None:
+        figures, cells = summary.resources.figures, []
+        for growth in COMPONENT_GROWTH:
+            values = [_n(figures.get(name), ".3g") for name in growth.figure_names]
+            cells.append(f"<tr><td>{_e(growth.label)}</td>" + "".join(f"<td>{value}</td>" for value in values)
+                         + ("" if growth.sessions else "<td>-</td>") + "</tr>")
+        parts.append(f"<h3>Memory by component</h3><p>Growth after warm-up, attributed to "
+                     f"{summary.resources.sessions_created} Hive sessions created and "
+                     f"{summary.resources.mcp_sessions_opened or 0} MCP sessions opened.</p><table><tr><th>component</th>"
+                     "<th>peak MB</th><th>growth MB/h</th><th>growth KB per session (Hive / MCP)</th></tr>"
+                     + "".join(cells) + "</table>")
+    if summary.latency_trends:
+        cells = "".join(
+            f"<tr><td>{_e(key)}</td><td>{trend.windows}</td><td>{trend.p50_ms_first:.0f} &rarr; {trend.p50_ms_last:.0f}</td>"
+            f"<td>{trend.ms_per_hour:+,.1f}</td><td>{_n(trend.ms_per_1k_sessions, '+,.1f')}</td></tr>"
+            for key, trend in sorted(summary.latency_trends.items(), key=lambda item: -item[1].ms_per_hour))
+        parts.append("<h3>Latency trend after warm-up</h3><p>Least-squares slope of each request's per-window median."
+                     "</p><table><tr><th>request</th><th>windows</th><th>fitted median ms</th><th>ms/h</th>"
+                     f"<th>ms/1k sessions</th></tr>{cells}</table>")
+    if timeline is not None and timeline.tail and timeline.tail_window_s:
+        window_s = timeline.tail_window_s
+        charts = [svg_chart(Chart(f"{key}: p99.9 and max per {window_s:g} s", [
+            {"x": index * window_s, "p999": p999, "max": most}
+            for index, p999, most in zip(series.window, series.p999_ms, series.max_ms, strict=True)],
+            TAIL_SERIES, unit_axis("s"), value_axis("ms"))) for key, series in timeline.tail.items()]
+        parts.append(f"<h3>Tail per {window_s:g} s</h3><div class='charts'>{''.join(charts)}</div>")
+    return "".join(parts)
 
 
 def _agent_section(summary: RunSummary) -> str:
@@ -299,46 +395,48 @@ def _e2e_section(results: list[dict]) -> str:
             + "".join(rows) + "</table>")
 
 
+def _capacity_section(run_dir: Path, result: CapacityResult) -> str:
+    """Every step of the search, the knee with its spread, the first SLO to break, and latency against offered rate."""
+    steps = sorted(result.steps(), key=lambda step: (step.offered_rate_per_s, step.repeat))
+    rows = "".join(
+        f"<tr class='{_css({'held': 'held', 'broke': 'broken'}.get(step.verdict, step.verdict))}'>"
+        f"<td>{step.offered_rate_per_s:.3g}</td><td>{_e(step.verdict)}</td><td>{step.repeat}</td>"
+        + "".join(f"<td>{_n(value, spec)}</td>" for value, spec in (
+            (step.achieved_rate_per_s, ".3g"), (step.goodput_rps, ".3g"), (step.p50_ms, ".0f"), (step.p95_ms, ".0f"),
+            (step.p99_ms, ".0f"), (step.error_ratio, ".3f"), (step.dropped_arrivals, "d"),
+            (step.generator_cpu_percent, ".0f")))
+        + f"<td>{_e(step.first_broken_slo or step.invalid_reason or '')}</td></tr>"
+        for step in steps
+    )
+    first = result.first_break
+    measured = [{"x": step.offered_rate_per_s, "p50": step.p50_ms, "p95": step.p95_ms, "p99": step.p99_ms}
+                for step in steps if step.verdict != "invalid"]
+    chart = svg_chart(Chart("latency ms (p50, p95, p99) against offered arrivals/s", measured, LATENCY_SERIES,
+                            unit_axis("/s", ".3g"), value_axis("ms"))) if measured else ""
+    return (
+        f"<h2>Capacity: {_e(result.scenario)} <small>{_e(run_dir.name)}, {_e(result.target)}</small></h2>"
+        f"<p>Result: <b class='{_css('pass' if result.passed else 'fail')}'>{'PASS' if result.passed else 'FAIL'}</b>"
+        f" &middot; {_e(knee_line(result))}"
+        + (f" &middot; first SLO to break: {_e(first.slo)} at {first.rate_per_s:.3g}/s" if first else "") + "</p>"
+        "<table><tr><th>offered /s</th><th>verdict</th><th>repeat</th><th>achieved /s</th><th>goodput /s</th>"
+        "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>error ratio</th><th>dropped</th><th>generator CPU %</th>"
+        f"<th>why</th></tr>{rows}</table><div class='charts'>{chart}</div>"
+    )
+
+
 def _charts(history: list[dict], fault_window: tuple[float, float] | None) -> str:
+    """RPS, error ratio and latency over the run's elapsed seconds, ``fault_window`` (epoch seconds) shaded."""
     if not history:
         return "<p class='meta'>No time series (the run wrote no timeline.json).</p>"
-    return "<div class='charts'>" + "".join([
-        _svg_chart("requests per second", history, [("rps", "#2563eb")], fault_window),
-        _svg_chart("error ratio", history, [("error_ratio", "#dc2626")], fault_window),
-        _svg_chart("latency ms (p50, p95, p99)", history, [("p50", "#16a34a"), ("p95", "#d97706"), ("p99", "#7c3aed")],
-                   fault_window),
+    start = history[0]["t"]
+    rows = [{**row, "x": row["t"] - start} for row in history]
+    shaded = (fault_window[0] - start, fault_window[1] - start) if fault_window else None
+    elapsed = unit_axis("s")
+    return "<div class='charts'>" + "".join(svg_chart(Chart(title, rows, series, elapsed, y_axis, shaded)) for title, series, y_axis in [
+        ("requests per second", [Series("rps", "#2563eb")], value_axis("/s")),
+        ("error ratio", [Series("error_ratio", "#dc2626", "error ratio")], value_axis("")),
+        ("latency ms (p50, p95, p99)", LATENCY_SERIES, value_axis("ms")),
     ]) + "</div>"
-
-
-def _svg_chart(title: str, history: list[dict], series: list[tuple[str, str]], window: tuple[float, float] | None) -> str:
-    t0, t1 = history[0]["t"], max(history[-1]["t"], history[0]["t"] + 1)
-    top = max((row[key] for row in history for key, _ in series if row[key] is not None), default=0.0) or 1.0
-    inner_w, inner_h = CHART_WIDTH - 2 * CHART_PAD, CHART_HEIGHT - 2 * CHART_PAD
-
-    def x(t: float) -> float:
-        return CHART_PAD + (t - t0) / (t1 - t0) * inner_w
-
-    def y(value: float) -> float:
-        return CHART_HEIGHT - CHART_PAD - value / top * inner_h
-
-    shapes = []
-    if window:
-        left, right = max(x(window[0]), CHART_PAD), min(x(window[1]), CHART_WIDTH - CHART_PAD)
-        if right > left:
-            shapes.append(f"<rect class='fault' x='{left:.1f}' y='{CHART_PAD}' width='{right - left:.1f}' height='{inner_h}'>"
-                          "<title>fault window</title></rect>")
-    for key, colour in series:
-        measured = [row for row in history if row[key] is not None]  # a window without requests has no latency
-        points = " ".join(f"{x(row['t']):.1f},{y(row[key]):.1f}" for row in measured)
-        shapes.append(f"<polyline fill='none' stroke='{colour}' stroke-width='1.5' points='{points}'/>")
-        shapes += [f"<circle class='point' cx='{x(row['t']):.1f}' cy='{y(row[key]):.1f}' r='1.6' fill='{colour}'/>"
-                   for row in measured]
-    legend = " ".join(f"<tspan fill='{colour}'>{key}</tspan>" for key, colour in series)
-    return (f"<svg class='chart' width='{CHART_WIDTH}' height='{CHART_HEIGHT}' viewBox='0 0 {CHART_WIDTH} {CHART_HEIGHT}'"
-            f" role='img' aria-label='{_e(title)}'><text x='{CHART_PAD}' y='20'>{_e(title)} (max {top:.3g}) {legend}</text>"
-            f"<line x1='{CHART_PAD}' y1='{CHART_HEIGHT - CHART_PAD}' x2='{CHART_WIDTH - CHART_PAD}' "
-            f"y2='{CHART_HEIGHT - CHART_PAD}' stroke='#999'/><text x='{CHART_PAD}' y='{CHART_HEIGHT - 12}'>0 s</text>"
-            f"<text x='{CHART_WIDTH - CHART_PAD - 40}' y='{CHART_HEIGHT - 12}'>{t1 - t0:.0f} s</text>{''.join(shapes)}</svg>")
 
 
 def _css(status: str) -> str:
@@ -358,13 +456,13 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-STYLE = """
+STYLE = CHART_STYLE + """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px auto;max-width:1100px;color:#1f2937}
 h1{margin-bottom:0} .meta{color:#6b7280} small{color:#6b7280;font-weight:normal}
 table{border-collapse:collapse;margin:8px 0 16px} th,td{border:1px solid #e5e7eb;padding:4px 8px;text-align:left}
 .good td:nth-child(2),b.good{color:#15803d} .bad td:nth-child(2),b.bad{color:#b91c1c}
 .known td:nth-child(2){color:#92400e} .neutral td:nth-child(2){color:#6b7280}
 .warning{color:#92400e} .charts{display:flex;flex-wrap:wrap;gap:8px}
-.chart{border:1px solid #e5e7eb;background:#fff} .chart text{font-size:11px;fill:#374151}
+.chart{border:1px solid #e5e7eb;background:#fff}
 .fault{fill:#fecaca;opacity:.6}
 """
