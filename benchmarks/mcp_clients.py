@@ -100,18 +100,17 @@ class Window:
 
 
 async def sdk_user(url: str, window: Window) -> None:
-    async with streamable_http_client(url) as (read, write, _):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            await session.call_tool("get_current_time", {})  # its first call fetches tools/list: keep it out
-            await window.ready.wait()
-            await window.start.wait()
-            while not window.stop.is_set():
-                tool, arguments = random.choice(OFFLINE_TOOL_CALLS)
-                result = await session.call_tool(tool, arguments)
-                if not window.stop.is_set():
-                    window.calls += not result.isError
-                    window.failures += bool(result.isError)
+    async with streamable_http_client(url) as (read, write, _), ClientSession(read, write) as session:
+        await session.initialize()
+        await session.call_tool("get_current_time", {})  # its first call fetches tools/list: keep it out
+        await window.ready.wait()
+        await window.start.wait()
+        while not window.stop.is_set():
+            tool, arguments = random.choice(OFFLINE_TOOL_CALLS)
+            result = await session.call_tool(tool, arguments)
+            if not window.stop.is_set():
+                window.calls += not result.isError
+                window.failures += bool(result.isError)
 
 
 async def measure_sdk(url: str, users: int, seconds: int) -> Measurement:

@@ -103,4 +103,4 @@ class McpClient:
 
 
 def _reply(status: int, headers, body: bytes) -> McpHttpReply:
-    return McpHttpReply(status, headers.get("Content-Type", ""), body.decode("utf-8", "replace"), headers.get(SESSION_HEADER))
+    return McpHttpReply.from_body(status, headers.get("Content-Type", ""), body, headers.get(SESSION_HEADER))

@@ -41,6 +41,12 @@ class McpHttpReply:
     text: str
     session_id: str | None = None
 
+    @classmethod
+    def from_body(cls, status: int, content_type: str, body: bytes, session_id: str | None) -> McpHttpReply:
+        """A reply from the raw body: JSON and SSE are UTF-8 by their specs, whatever the headers say
+        (a ``text/event-stream`` without a charset would otherwise be read as Latin-1)."""
+        return cls(status, content_type, body.decode("utf-8", "replace"), session_id)
+
 
 class McpProtocol:
     """The protocol state of one client session."""
