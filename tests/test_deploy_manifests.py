@@ -79,12 +79,19 @@ def test_the_suite_runs_as_a_master_job_behind_a_service_and_a_workers_deploymen
     assert "--master" in container(master())["args"] and "--worker" in container(workers())["args"]
 
 
-def test_workers_point_at_the_master_service_and_its_port():
+def service_link_variable(service: dict, suffix: str) -> str:
+    """``$(NAME_SERVICE_HOST)``-style reference to the variable Kubernetes sets in pods for ``service``."""
+    return f"$({service['metadata']['name'].upper().replace('-', '_')}_SERVICE_{suffix})"
+
+
+def test_workers_point_at_the_master_service_and_its_port_without_cluster_dns():
     worker_args, master_args = container(workers())["args"], container(master())["args"]
     service = master_service()
     (port,) = service["spec"]["ports"]
-    assert option(worker_args, "--master-host") == service["metadata"]["name"]
-    assert int(option(worker_args, "--master-port")) == port["port"] == int(option(master_args, "--master-bind-port"))
+    assert option(worker_args, "--master-host") == service_link_variable(service, "HOST")
+    # The link variable _SERVICE_PORT is the Service's first (here only) port.
+    assert option(worker_args, "--master-port") == service_link_variable(service, "PORT")
+    assert port["port"] == int(option(master_args, "--master-bind-port"))
     assert container(master())["ports"][0]["name"] == port["targetPort"]
 
 

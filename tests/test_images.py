@@ -19,7 +19,8 @@ from hive_resilience.target.embedded import free_port
 @pytest.fixture
 def repository_copy(tmp_path: Path, monkeypatch) -> Path:
     """The files the images are built from, in a folder the test may change."""
-    for entry in ("pyproject.toml", "constraints.txt", "integration/images", "hive_resilience"):
+    for entry in ("pyproject.toml", "constraints.txt", "README.md", "integration/images", "deploy/k8s",
+                  "hive_resilience", "load", "scenarios"):
         source = REPO_ROOT / entry
         if source.is_dir():
             shutil.copytree(source, tmp_path / entry, ignore=shutil.ignore_patterns("__pycache__"))
@@ -37,21 +38,28 @@ def changed_tags(before: dict[str, str], after: dict[str, str]) -> set[str]:
 def test_tags_are_stable_and_name_their_image(repository_copy):
     tags = images.image_tags()
     assert tags == images.image_tags()
-    assert set(tags) == {"python", "runtime", "hive", "tools", "llm-stub"}
+    assert set(tags) == {"python", "runtime", "hive", "tools", "llm-stub", "locust"}
     assert all(tag.startswith(f"hive-resilience/{name}:") for name, tag in tags.items())
 
 
 def test_changed_code_rebuilds_only_the_thin_images(repository_copy):
     before = images.image_tags()
     (repository_copy / "hive_resilience" / "llm_stub.py").write_text("# changed\n", encoding="utf-8")
-    assert changed_tags(before, images.image_tags()) == {"hive", "tools", "llm-stub"}
+    assert changed_tags(before, images.image_tags()) == {"hive", "tools", "llm-stub", "locust"}
+
+
+def test_a_changed_scenario_rebuilds_only_the_locust_image(repository_copy):
+    # Context folders count every file, not only Python: the Locust image copies scenarios/*.yaml.
+    before = images.image_tags()
+    (repository_copy / "scenarios" / "smoke.yaml").write_text("name: changed\n", encoding="utf-8")
+    assert changed_tags(before, images.image_tags()) == {"locust"}
 
 
 def test_changed_constraints_rebuild_the_runtime_and_what_stands_on_it(repository_copy):
     before = images.image_tags()
     with open(repository_copy / "constraints.txt", "a") as constraints:
         constraints.write("six==1.17.0\n")
-    assert changed_tags(before, images.image_tags()) == {"runtime", "hive", "tools", "llm-stub"}
+    assert changed_tags(before, images.image_tags()) == {"runtime", "hive", "tools", "llm-stub", "locust"}
 
 
 def test_another_base_image_rebuilds_everything(repository_copy, monkeypatch):

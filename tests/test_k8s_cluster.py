@@ -15,32 +15,13 @@ from pathlib import Path
 import pytest
 
 from hive_resilience.infra import cluster as cluster_module
-from hive_resilience.infra import images
-from hive_resilience.infra.cluster import Cluster, deploy_hive, service_urls
+from hive_resilience.infra.cluster import Cluster, service_urls
 from hive_resilience.paths import REPO_ROOT
 
 pytestmark = pytest.mark.cluster
 
 K8S_EXPERIMENTS = REPO_ROOT / "chaos" / "experiments" / "k8s"
 CHAOS = str(Path(sys.executable).parent / "chaos")
-FIGURES = REPO_ROOT / "reports" / "cluster" / "figures.json"
-
-
-@pytest.fixture(scope="module")
-def hive_cluster(tmp_path_factory) -> Cluster:
-    images.build_images(REPO_ROOT / "reports" / "images", progress=lambda line: None)
-    cluster = Cluster(tmp_path_factory.mktemp("cluster"))
-    try:
-        ready_s = cluster.up(progress=lambda line: None)
-        deployed_s = deploy_hive(cluster)
-        figures = {"node_ready_s": round(ready_s, 1), "hive_rolled_out_s": round(deployed_s, 1),
-                   "cluster_processes_mib": round(cluster.memory_bytes() / 2**20)}
-        FIGURES.parent.mkdir(parents=True, exist_ok=True)
-        FIGURES.write_text(json.dumps(figures, indent=2) + "\n")
-        print(f"cluster figures: {figures}")
-        yield cluster
-    finally:
-        cluster.down()
 
 
 def chaos_run(cluster: Cluster, experiment: str, cwd: Path) -> tuple[subprocess.CompletedProcess, dict, str]:

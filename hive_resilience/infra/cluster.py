@@ -148,11 +148,24 @@ class Cluster:
         key = self.run_dir / "pki" / "service-accounts.key"
         _run(["openssl", "genrsa", "-out", str(key), "2048"])
         _run(["openssl", "rsa", "-in", str(key), "-pubout", "-out", str(key.with_suffix(".pub"))])
+        self._write_kubelet_client_certificate()
         self.kubeconfig.write_text(_kubeconfig(token))
         os.chmod(self.kubeconfig, 0o600)
         (self.run_dir / "containerd" / "config.toml").write_text(_containerd_config(self.run_dir))
-        (self.run_dir / "kubelet" / "config.yaml").write_text(_kubelet_config())
+        (self.run_dir / "kubelet" / "config.yaml").write_text(_kubelet_config(self.run_dir / "pki" / "kubelet-ca.crt"))
         (self.run_dir / "cni" / "net.d" / "10-hive-resilience.conflist").write_text(_cni_config(self.run_dir))
+
+    def _write_kubelet_client_certificate(self) -> None:
+        """A CA the kubelet trusts and the API server's client certificate from it: ``kubectl logs``,
+        ``exec`` and ``cp`` go through the kubelet, which answers no anonymous request."""
+        pki = self.run_dir / "pki"
+        ca, client = pki / "kubelet-ca", pki / "apiserver-kubelet-client"
+        _run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "7", "-subj",
+              "/CN=hive-resilience-kubelet-ca", "-keyout", f"{ca}.key", "-out", f"{ca}.crt"])
+        _run(["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/O=system:masters/CN=kube-apiserver",
+              "-keyout", f"{client}.key", "-out", f"{client}.csr"])
+        _run(["openssl", "x509", "-req", "-days", "7", "-in", f"{client}.csr", "-CA", f"{ca}.crt", "-CAkey",
+              f"{ca}.key", "-CAcreateserial", "-out", f"{client}.crt"])
 
     def _create_namespace(self) -> None:
         ns = self.netns
@@ -189,6 +202,10 @@ class Cluster:
                 "--service-account-issuer=https://kubernetes.default.svc",
                 f"--service-account-key-file={pki / 'service-accounts.pub'}",
                 f"--service-account-signing-key-file={pki / 'service-accounts.key'}", "--allow-privileged=true",
+                # The node's name resolves nowhere: reach its kubelet by address, with a client certificate.
+                "--kubelet-preferred-address-types=InternalIP",
+                f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+                f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
             ],
             "kube-controller-manager": [
                 str(binaries["kube-controller-manager"]), f"--kubeconfig={kubeconfig}", "--leader-elect=false",
@@ -244,8 +261,8 @@ class Cluster:
         raise ClusterError(f"{component} not ready within {timeout_s:.0f} s; see {self.run_dir / 'logs' / component}.log")
 
     def _import_images(self, progress) -> None:
-        """The target's images and the pause image, from Docker into the cluster's containerd."""
-        tags = [f"{images.IMAGE_PREFIX}/{name}:latest" for name in images.TARGET_IMAGES]
+        """The target's images, the Locust image and the pause image, from Docker into the cluster's containerd."""
+        tags = [f"{images.IMAGE_PREFIX}/{name}:latest" for name in images.CLUSTER_IMAGES]
         for tag in tags:
             if not images.image_exists(tag):
                 raise ClusterError(f"image {tag} is not built: run `hive-resilience images build`")
@@ -456,10 +473,11 @@ state = "{base / 'state'}"
 """
 
 
-def _kubelet_config() -> str:
-    return """apiVersion: kubelet.config.k8s.io/v1beta1
+def _kubelet_config(client_ca: Path) -> str:
+    # The node's address, where the API server reaches it; only the namespace has that address.
+    return f"""apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+address: {NODE_ADDRESS}
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
@@ -468,9 +486,9 @@ cgroupsPerQOS: false
 enforceNodeAllocatable: []
 failSwapOn: false
 resolvConf: ""
-authentication: {anonymous: {enabled: false}, webhook: {enabled: false}}
-authorization: {mode: AlwaysAllow}
-evictionHard: {memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}
+authentication: {{anonymous: {{enabled: false}}, webhook: {{enabled: false}}, x509: {{clientCAFile: "{client_ca}"}}}}
+authorization: {{mode: AlwaysAllow}}
+evictionHard: {{memory.available: 100Mi, nodefs.available: 1%, imagefs.available: 1%, nodefs.inodesFree: 1%}}
 serializeImagePulls: false
 """
 

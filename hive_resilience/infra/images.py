@@ -1,11 +1,13 @@
-"""The container images of the target, built offline and tagged by the hash of their inputs.
+"""The container images of the target and the load generator, built offline, tagged by the hash of their inputs.
 
 Five Dockerfiles in ``integration/images`` stack up: ``python`` (Python, the host's extra CA
 certificates, the ``hive`` user) on a base image, ``runtime`` (the pinned Hive and aden-tools)
 and three thin images, ``hive``, ``tools`` and ``llm-stub``, that add this package's code and
-an entry point. Each tag is the hash of everything that goes into the image (Dockerfile,
-build arguments, context files, parent tag), so an image is rebuilt only when one of those
-changed and a changed input can never be served by a stale image.
+an entry point. A sixth, ``locust``, is the load generator deploy/k8s runs (its Dockerfile lives
+there) on the ``python`` image, with the suite's base install only. Each tag is the hash of
+everything that goes into the image (Dockerfile, build arguments, context files, parent tag), so
+an image is rebuilt only when one of those changed and a changed input can never be served by a
+stale image.
 
 The base is ``python:3.11-slim`` where a registry is reachable. Where none is (this project's
 CI), it is Debian bookworm made with ``debootstrap --variant=minbase`` and ``docker import``.
@@ -50,6 +52,12 @@ class ImageSpec:
     parent_argument: str
     context: tuple[str, ...]
     """Paths relative to the repository root, copied into the build context under their names."""
+    dockerfile: str | None = None
+    """Its Dockerfile relative to the repository root, when not ``integration/images/<name>.Dockerfile``."""
+
+    @property
+    def dockerfile_path(self) -> Path:
+        return REPO_ROOT / self.dockerfile if self.dockerfile else IMAGES_DIR / f"{self.name}.Dockerfile"
 
 
 SPECS: tuple[ImageSpec, ...] = (
@@ -58,8 +66,13 @@ SPECS: tuple[ImageSpec, ...] = (
     ImageSpec("hive", "runtime", "RUNTIME_IMAGE", ("hive_resilience",)),
     ImageSpec("tools", "runtime", "RUNTIME_IMAGE", ("hive_resilience",)),
     ImageSpec("llm-stub", "runtime", "RUNTIME_IMAGE", ("hive_resilience",)),
+    ImageSpec("locust", "python", "PYTHON_IMAGE",
+              ("pyproject.toml", "constraints.txt", "README.md", "hive_resilience", "load", "scenarios"),
+              "deploy/k8s/Dockerfile"),
 )
 TARGET_IMAGES = ("hive", "tools", "llm-stub")
+CLUSTER_IMAGES = (*TARGET_IMAGES, "locust")
+"""Imported into the cluster: the target deploy/hive runs and the Locust image deploy/k8s runs."""
 
 
 def docker(*arguments: str, check: bool = True, timeout_s: float = 120) -> subprocess.CompletedProcess:
@@ -104,7 +117,8 @@ def _context_files(spec: ImageSpec) -> list[tuple[str, bytes]]:
     for entry in spec.context:
         path = REPO_ROOT / entry
         if path.is_dir():
-            files += [(str(f.relative_to(REPO_ROOT)), f.read_bytes()) for f in sorted(path.rglob("*.py"))]
+            files += [(str(f.relative_to(REPO_ROOT)), f.read_bytes()) for f in sorted(path.rglob("*"))
+                      if f.is_file() and "__pycache__" not in f.parts]
         else:
             files.append((entry, path.read_bytes()))
     if spec.name == "python":
@@ -125,7 +139,7 @@ def image_tags() -> dict[str, str]:
     tags: dict[str, str] = {}
     for spec in SPECS:
         digest = hashlib.sha256()
-        digest.update((IMAGES_DIR / f"{spec.name}.Dockerfile").read_bytes())
+        digest.update(spec.dockerfile_path.read_bytes())
         digest.update(json.dumps(_build_arguments(spec, tags), sort_keys=True).encode())
         for name, content in _context_files(spec):
             digest.update(name.encode() + b"\0" + content + b"\0")
@@ -167,14 +181,14 @@ def ensure_debian_base(log_dir: Path, progress=print) -> str:
 
 def _build(spec: ImageSpec, tag: str, arguments: dict[str, str], log_path: Path, progress) -> None:
     started = time.monotonic()
-    progress(f"{tag}: building ({spec.name}.Dockerfile)")
+    progress(f"{tag}: building ({spec.dockerfile_path.relative_to(REPO_ROOT)})")
     with tempfile.TemporaryDirectory(prefix=f"hive-resilience-{spec.name}-") as context:
         context_dir = Path(context)
         (context_dir / "extra-ca-certificates").mkdir()
         for name, content in _context_files(spec):
             (context_dir / name).parent.mkdir(parents=True, exist_ok=True)
             (context_dir / name).write_bytes(content)
-        command = ["build", "--network", "host", "--force-rm", "-f", str(IMAGES_DIR / f"{spec.name}.Dockerfile"), "-t", tag]
+        command = ["build", "--network", "host", "--force-rm", "-f", str(spec.dockerfile_path), "-t", tag]
         for key, value in arguments.items():
             command += ["--build-arg", f"{key}={value}"]
         with open(log_path, "w") as log:
