@@ -29,7 +29,9 @@ DOC_FILES = [
     REPO_ROOT / "reports" / "README.md",
     REPO_ROOT / "integration" / "README.md",
 ]
-README_MAX_BYTES = 8 * 1024
+README_MAX_BYTES = 12 * 1024
+"""The two commands, what the main job and the experiments found, and where to read on; the
+manuals live in docs/."""
 FIRST_COMMANDS = ["bash scripts/smoke", "bash scripts/test"]
 
 FENCE = re.compile(r"^```[^\n]*\n(.*?)^\s*```", re.MULTILINE | re.DOTALL)
@@ -174,7 +176,7 @@ def test_every_doc_file_named_here_exists():
     assert all(doc.exists() for doc in DOC_FILES), [str(doc) for doc in DOC_FILES if not doc.exists()]
 
 
-def test_the_readme_stays_a_door_under_8_kb():
+def test_the_readme_stays_a_door_under_12_kb():
     size = len(README.read_bytes())
     assert size < README_MAX_BYTES, f"README.md is {size} bytes; move manual content into docs/"
 
