@@ -250,6 +250,17 @@ def test_a_step_is_measured_from_its_runs_summary():
     assert not measure.slos_held and measure.first_broken_slo == "p99_ms <= 2000 (Aggregated)"
 
 
+def test_the_achieved_rate_is_over_the_plan_not_the_runs_wall_time():
+    # 20 arrivals planned over 20 s, but replies still running made the run last 28 s.
+    summary = step_summary([], arrivals=(20, 0)).model_copy(update={"duration_s": 28.0})
+    stage = {"due": 20, "started": 20, "dropped": 0, "late": 0, "late_ms_p99": 3.0, "late_ms_max": 4.0,
+             "duration_s": 20.0, "target_rate_per_s": 1.0, "achieved_rate_per_s": 1.0}
+    arrivals = summary.arrivals.model_validate({**summary.arrivals.model_dump(), "stages": [stage]})
+    measure = step_measure(summary.model_copy(update={"arrivals": arrivals}), 1.0, [], (), "r")
+    assert measure.achieved_rate_per_s == 1.0
+    assert judge_step(measure, 1).verdict == "held"
+
+
 def test_dropped_arrivals_break_the_generators_slo_not_hives():
     slos = [slo_verdict("dropped_ratio <= 0.01 (arrivals)", "dropped_ratio", "arrivals", "fail"),
             slo_verdict("p99_ms <= 2000 (Aggregated)", "p99_ms", "Aggregated", "pass")]

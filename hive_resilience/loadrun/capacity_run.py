@@ -145,7 +145,7 @@ def step_measure(summary: RunSummary, rate_per_s: float, requests: list[LoggedRe
     on_hive = [verdict for verdict in summary.slos if not is_arrivals_request(verdict.request)]
     broken = next((verdict for verdict in on_hive if verdict.failed), None)
     return StepMeasure(
-        offered_rate_per_s=rate_per_s, measured_s=summary.duration_s,
+        offered_rate_per_s=rate_per_s, measured_s=_planned_s(summary),
         arrivals_due=arrivals.due if arrivals else None, dropped_arrivals=arrivals.dropped if arrivals else 0,
         arrival_lateness_p99_ms=arrivals.late_ms_p99 if arrivals else None,
         goodput_rps=goodput_rps(requests, latency_limits_ms(slos), summary.duration_s),
@@ -155,6 +155,14 @@ def step_measure(summary: RunSummary, rate_per_s: float, requests: list[LoggedRe
         slos_held=summary.completed and broken is None, first_broken_slo=broken.label if broken else None,
         report_dir=report_dir,
     )
+
+
+def _planned_s(summary: RunSummary) -> float:
+    """The length of the step's arrivals plan: the rate its arrivals started at is over the plan,
+    not over the run's wall time, which grows by the drain of replies still running at its end."""
+    if summary.arrivals and summary.arrivals.stages:
+        return sum(stage.duration_s for stage in summary.arrivals.stages)
+    return summary.duration_s
 
 
 def latency_limits_ms(slos: tuple[Slo, ...]) -> dict[str, float]:
