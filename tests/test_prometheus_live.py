@@ -38,6 +38,11 @@ REPLY_ERROR_RATIO_ALERT = "HiveChatReplyErrorRatioHigh"
 """Hive answers a chat's HTTP requests with 2xx during an LLM outage: only the replies fail."""
 AFTER_RECOVERY_S = 40
 """How long the load runs on after the outage: the short window must empty of its errors meanwhile."""
+OUTAGE_HELD_S = 30
+"""How long the outage is held after Hive told the client: beyond the steady load's 20 s reply
+timeout, so turns sent early in the outage fail. Hive's retries ride out a shorter outage (on a
+quiet machine it told the client at once, the outage lasted 19 s and every reply came late, not
+failed), and then no reply alert should fire."""
 CHAOS_TIMEOUT_S = 360
 HTTP_ERROR_RATIO_BELOW_5_PERCENT = (
     '(sum(rate(hive_resilience_requests_total{outcome="failure",request_type!="JOURNEY"}[5s])) '
@@ -87,6 +92,8 @@ def experiment_with_prometheus(tmp_path: Path, server: PrometheusServer, load_po
     control["provider"]["arguments"] = {"prometheus_port": load_port, "fault_window_port": fault_port,
                                         "after_s": AFTER_RECOVERY_S}
     experiment["configuration"]["prometheus_base_url"] = server.url
+    told = next(activity for activity in experiment["method"] if activity["name"] == "chat-reports-the-provider-error")
+    told["pauses"] = {"after": OUTAGE_HELD_S}
     experiment["steady-state-hypothesis"]["probes"].append({
         "name": "http-error-ratio-below-5-percent-in-prometheus", "type": "probe",
         "tolerance": {"type": "jsonpath", "path": "$.data.result[0].value[1]", "expect": "1"},
