@@ -17,9 +17,10 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from hive_resilience.loadrun.arrivals import planned_rate_per_s
 from hive_resilience.loadrun.latency import LatencyBook
 from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
-from hive_resilience.loadrun.prometheus_exporter import LiveFigures, planned_rate_per_s
+from hive_resilience.loadrun.prometheus_exporter import LiveFigures
 from hive_resilience.loadrun.run import locust_roles
 from hive_resilience.loadrun.scenario import ArrivalStage
 from hive_resilience.loadrun.slo import SloVerdict

@@ -78,6 +78,15 @@ def rate_segments(stages: Sequence[ArrivalStage]) -> list[_Segment]:
     return segments
 
 
+def planned_rate_per_s(stages: Sequence[ArrivalStage], elapsed_s: float) -> float:
+    """The arrivals plan's rate ``elapsed_s`` into the run (0 before and after it)."""
+    for segment in rate_segments(stages):
+        if segment.start_s <= elapsed_s < segment.end_s:
+            fraction = (elapsed_s - segment.start_s) / (segment.end_s - segment.start_s)
+            return segment.rate_start + (segment.rate_end - segment.rate_start) * fraction
+    return 0.0
+
+
 def planned_arrivals(stages: Sequence[ArrivalStage]) -> list[float]:
     """The expected arrivals of each stage: the target the achieved counts are held against."""
     totals = [0.0] * len(stages)

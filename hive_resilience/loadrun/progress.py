@@ -27,9 +27,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from hive_resilience.loadrun.arrivals import planned_rate_per_s
 from hive_resilience.loadrun.latency import LatencyBook
 from hive_resilience.loadrun.metrics import metric
-from hive_resilience.loadrun.prometheus_exporter import planned_rate_per_s
 from hive_resilience.loadrun.scenario import AGGREGATED, Scenario, Slo
 from hive_resilience.loadrun.slo import SloVerdict, evaluate_request_slos
 from hive_resilience.loadrun.summary import arrival_counts

@@ -40,7 +40,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from hive_resilience.loadrun.arrivals import rate_segments
+from hive_resilience.loadrun.arrivals import planned_rate_per_s
 from hive_resilience.loadrun.scenario import AGGREGATED, ArrivalStage
 from hive_resilience.loadrun.slo import SloVerdict
 from hive_resilience.target.embedded import LOOPBACK
@@ -136,15 +136,6 @@ class LiveFigures(Collector):
         for verdict in self._slo_verdicts():
             slo_ok.add_metric((verdict.label,), 0 if verdict.failed else 1)
         yield slo_ok
-
-
-def planned_rate_per_s(stages: Sequence[ArrivalStage], elapsed_s: float) -> float:
-    """The arrivals plan's rate ``elapsed_s`` into the run (0 before and after it)."""
-    for segment in rate_segments(stages):
-        if segment.start_s <= elapsed_s < segment.end_s:
-            fraction = (elapsed_s - segment.start_s) / (segment.end_s - segment.start_s)
-            return segment.rate_start + (segment.rate_end - segment.rate_start) * fraction
-    return 0.0
 
 
 class PrometheusExporter:
