@@ -13,6 +13,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import gevent
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from hive_resilience.loadrun.arrivals import planned_rate_per_s
 from hive_resilience.loadrun.latency import LatencyBook
 from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
-from hive_resilience.loadrun.prometheus_exporter import LiveFigures
+from hive_resilience.loadrun.prometheus_exporter import FINAL_SCRAPE_WAIT_MAX_S, LiveFigures, PrometheusExporter
 from hive_resilience.loadrun.run import locust_roles
 from hive_resilience.loadrun.scenario import ArrivalStage
 from hive_resilience.loadrun.slo import SloVerdict
@@ -139,6 +140,79 @@ def test_the_planned_rate_follows_the_ramps_and_steps_of_the_plan():
     assert [planned_rate_per_s(stages, at_s) for at_s in (0, 2, 4, 9.9, 10, 14.9, 15)] == [0, 2, 4, 4, 1, 1, 0]
 
 
+class Scraper(threading.Thread):
+    """Scrapes an exporter every ``interval_s`` (a plain thread: the exporter's gevent server
+    serves only while the test's main greenlet sleeps in gevent), keeping every scrape."""
+
+    def __init__(self, url: str, interval_s: float) -> None:
+        super().__init__(daemon=True)
+        self.url, self.interval_s = url, interval_s
+        self.scrapes: list[dict] = []
+        self.halt = threading.Event()
+
+    def run(self) -> None:
+        while not self.halt.wait(self.interval_s):
+            self.scrapes.append(samples(urllib.request.urlopen(self.url, timeout=5).read().decode()))
+
+
+def exporter_scraped_every(interval_s: float, scrapes: int) -> tuple[PrometheusExporter, Scraper]:
+    """An exporter on a free port and a scraper that has scraped it ``scrapes`` times."""
+    exporter = PrometheusExporter(figures(), 0)
+    scraper = Scraper(exporter.url, interval_s)
+    scraper.start()
+    deadline = time.monotonic() + 10
+    while len(exporter.scrapes_started) < scrapes and time.monotonic() < deadline:
+        gevent.sleep(0.05)
+    assert len(exporter.scrapes_started) >= scrapes
+    return exporter, scraper
+
+
+def test_the_final_scrape_wait_follows_the_scrape_interval_and_is_capped():
+    exporter = PrometheusExporter(figures(), 0)
+    try:
+        assert exporter.final_scrape_wait_s() == 0, "nobody scrapes: no wait"
+        exporter.scrapes_started.extend([100.0, 102.0])
+        assert exporter.final_scrape_wait_s() == 4.0
+        exporter.scrapes_started.append(162.0)
+        assert exporter.final_scrape_wait_s() == FINAL_SCRAPE_WAIT_MAX_S
+    finally:
+        exporter.stop()
+
+
+def test_the_runs_end_waits_for_a_scrape_that_sees_the_last_requests():
+    exporter, scraper = exporter_scraped_every(0.3, scrapes=2)
+    try:
+        exporter.figures.record("DELETE", "mcp session delete", 4.0, False)  # ended after the last scrape
+        assert exporter.await_final_scrape() is True
+        gevent.sleep(0.05)  # the scraper thread keeps what it read
+        key = ("hive_resilience_requests_total", labels(request_type="DELETE", name="mcp session delete",
+                                                        outcome="success"))
+        assert scraper.scrapes[-1][key] == 1
+    finally:
+        scraper.halt.set()
+        exporter.stop()
+
+
+def test_the_runs_end_says_when_prometheus_stopped_scraping():
+    exporter, scraper = exporter_scraped_every(0.2, scrapes=2)
+    scraper.halt.set()
+    scraper.join()
+    try:
+        started = time.monotonic()
+        assert exporter.await_final_scrape() is False
+        assert time.monotonic() - started == pytest.approx(exporter.final_scrape_wait_s(), abs=0.5)
+    finally:
+        exporter.stop()
+
+
+def test_nobody_scraping_means_no_wait_at_the_runs_end():
+    exporter = PrometheusExporter(figures(), 0)
+    try:
+        assert exporter.await_final_scrape() is None
+    finally:
+        exporter.stop()
+
+
 def test_only_the_process_that_decides_the_verdict_exposes_figures():
     command = LocustCommand(scenario="smoke", host="http://127.0.0.1:8787", prometheus_port=9464)
     master, worker = locust_roles(command, workers=1, master_port=5601)
@@ -194,7 +268,7 @@ def test_a_running_load_exposes_what_its_summary_reports(tmp_path, workers):
     counted = next(row.requests for row in summary.requests if row.name == "Aggregated")
     totals = [total(scraped) for scraped in scrapes]
     assert totals == sorted(totals), "a counter went backwards"
-    assert 0 < totals[-1] <= counted
+    assert 0 < totals[-1] == counted, "the final scrape, after the last request, counts what the summary counts"
     assert total(scrapes[-1], "success") == 0, "nothing listens: every request fails"
     assert max(scraped["hive_resilience_users", frozenset()] for scraped in scrapes) == 2
     ok = {dict(key)["slo"]: value for scraped in scrapes[-1:] for (name, key), value in scraped.items()

@@ -15,6 +15,12 @@ its gate judges as Prometheus metrics (``prometheus_client``'s exposition, scrap
   when the gate would fail it now (inconclusive counts as the scenario says), from the same
   evaluation the gate runs at the end.
 
+At the end of the run the exporter waits for one more scrape before it stops (at most 1.5
+scrape intervals plus a second, as measured from the scrapes it served, and never more than
+:data:`FINAL_SCRAPE_WAIT_MAX_S`): the requests that end after Prometheus's last regular scrape
+(the users' ``on_stop`` calls, the last second of load) would otherwise be missing from
+Prometheus while the summary counts them. Nobody scraping, no wait.
+
 Only the process that decides the verdict exposes them: a standalone Locust counts its own
 ``request`` events, a master merges the exact histograms its workers report (the same
 ``worker_report`` data the gate merges), so a distributed run has one scrape target with every
@@ -25,10 +31,11 @@ production rules select them out, as the gate's aggregate does.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import gevent
 from gevent.pywsgi import WSGIServer
 from hdrh.histogram import HdrHistogram
 from prometheus_client import CollectorRegistry, make_wsgi_app
@@ -52,6 +59,11 @@ METRIC_PREFIX = "hive_resilience"
 DURATION_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.25, 2.5, 3.0,
                       3.5, 4.0, 5.0, 7.5, 10.0, 15.0, 30.0, 60.0)
 """Upper bounds of the duration histogram: dense around the 2 s p99 bound of the production alert."""
+FINAL_SCRAPE_WAIT_MAX_S = 30.0
+"""The longest the run's end waits for Prometheus's final scrape: enough for a 15 s or 20 s
+scrape interval; a Prometheus scraping less often misses the run's last figures, and the run
+says so."""
+FINAL_SCRAPE_POLL_S = 0.1
 SUCCESS = "success"
 FAILURE = "failure"
 
@@ -139,14 +151,24 @@ class LiveFigures(Collector):
 
 
 class PrometheusExporter:
-    """Serves :class:`LiveFigures` on ``127.0.0.1:port`` (0: a free one, see :attr:`port`) in a greenlet."""
+    """Serves :class:`LiveFigures` on ``127.0.0.1:port`` (0: a free one, see :attr:`port`) in a greenlet,
+    and remembers when each scrape started so that the run's end can wait for a final one."""
 
     def __init__(self, figures: LiveFigures, port: int) -> None:
         self.figures = figures
         registry = CollectorRegistry(auto_describe=False)
         registry.register(figures)
-        self._server = WSGIServer((LOOPBACK, port), make_wsgi_app(registry), log=None, error_log=None)
+        self._metrics_app = make_wsgi_app(registry)
+        self.scrapes_started: list[float] = []
+        """``time.monotonic()`` at the start of each scrape served."""
+        self._server = WSGIServer((LOOPBACK, port), self._serve, log=None, error_log=None)
         self._server.start()
+
+    def _serve(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+        started = time.monotonic()
+        response = list(self._metrics_app(environ, start_response))  # the figures are read here, in full
+        self.scrapes_started.append(started)
+        return response
 
     @property
     def port(self) -> int:
@@ -156,8 +178,38 @@ class PrometheusExporter:
     def url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}/metrics"
 
+    def final_scrape_wait_s(self) -> float:
+        """How long to wait for one more scrape: 1.5 of the last interval between scrapes plus a
+        second, capped at :data:`FINAL_SCRAPE_WAIT_MAX_S`; 0 when fewer than two scrapes came."""
+        if len(self.scrapes_started) < 2:
+            return 0.0
+        interval_s = self.scrapes_started[-1] - self.scrapes_started[-2]
+        return min(interval_s * 1.5 + 1.0, FINAL_SCRAPE_WAIT_MAX_S)
+
+    def await_final_scrape(self) -> bool | None:
+        """Wait until a scrape that started now or later has been served: True when one came,
+        False when none came in :meth:`final_scrape_wait_s`, None when nobody scrapes."""
+        wait_s = self.final_scrape_wait_s()
+        if wait_s == 0:
+            return None
+        since = time.monotonic()
+        while time.monotonic() - since < wait_s:
+            if self.scrapes_started[-1] >= since:
+                return True
+            gevent.sleep(FINAL_SCRAPE_POLL_S)
+        return self.scrapes_started[-1] >= since
+
     def stop(self) -> None:
         self._server.stop(timeout=1)
+
+
+def _final_scrape_then_stop(exporter: PrometheusExporter) -> None:
+    """At the run's end: give Prometheus the final figures, say whether it took them, stop serving."""
+    final = exporter.await_final_scrape()
+    if final is False:
+        print(f"hive-resilience: Prometheus did not scrape {exporter.url} within {exporter.final_scrape_wait_s():.0f} s "
+              "of the run's end: it lacks the run's last figures (summary.json has them)", flush=True)
+    exporter.stop()
 
 
 def expose(environment: Environment, port: int, report_key: str, slo_verdicts: Callable[[], list[SloVerdict]],
@@ -189,6 +241,6 @@ def expose(environment: Environment, port: int, report_key: str, slo_verdicts: C
 
     environment.events.request.add_listener(on_request)
     environment.events.worker_report.add_listener(on_worker_report)
-    environment.events.quit.add_listener(lambda **_: exporter.stop())
+    environment.events.quit.add_listener(lambda **_: _final_scrape_then_stop(exporter))
     print(f"hive-resilience: Prometheus metrics on {exporter.url}", flush=True)
     return exporter
