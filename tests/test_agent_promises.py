@@ -3,6 +3,10 @@ broken promise gives. A fake measurement stands in for Hive."""
 
 from __future__ import annotations
 
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -48,7 +52,7 @@ def test_latency_outside_the_tolerance_breaks_the_promise_with_its_figures(measu
     measurements += [AgentTurns("one_tool", [replied(tool_s=(0.02,))]), AgentTurns("one_tool", [replied(tool_s=(0.52,))])]
     agent_probes.tool_calls_slower_by(0, 100, configuration=configuration(tmp_path))
     with pytest.raises(ActivityFailed, match=r"^promise 'tool calls 200 ms slower' broken: tool calls 500 ms slower, "
-                                             r"expected 200 \+- 100 ms$"):
+                                             r"expected 200 \+- 100 ms \(each call took 0\.520 s; baseline median 0\.02 s\)$"):
         agent_probes.tool_calls_slower_by(200, 100, configuration=configuration(tmp_path))
 
 
@@ -71,6 +75,86 @@ def test_latency_problem_names_what_is_off(added_ms, problem):
 
 def test_latency_within_the_tolerance_is_no_problem():
     assert agent_probes.latency_problem(99.9, 0, 100) is None
+
+
+def test_an_upper_tolerance_widens_only_the_upper_bound():
+    assert agent_probes.latency_problem(1400.0, 500, 150, 1000) is None
+    assert agent_probes.latency_problem(349.0, 500, 150, 1000) == "tool calls 349 ms slower, expected 500 -150 / +1000 ms"
+    assert agent_probes.latency_problem(1501.0, 500, 150, 1000) == "tool calls 1501 ms slower, expected 500 -150 / +1000 ms"
+
+
+def test_the_latency_probe_passes_its_upper_tolerance_on(measurements, tmp_path):
+    measurements += [AgentTurns("one_tool", [replied(tool_s=(0.02,))]), AgentTurns("one_tool", [replied(tool_s=(1.2,))])]
+    agent_probes.tool_calls_slower_by(0, 150, configuration=configuration(tmp_path))
+    figures = agent_probes.tool_calls_slower_by(500, 150, upper_tolerance_ms=1000, configuration=configuration(tmp_path))
+    assert figures["added_ms_per_call"] == 1180.0 and figures["verdict"] == "held"
+
+
+class StallingHive(ThreadingHTTPServer):
+    """Hive's two routes the responsiveness probe uses, with Hive 1.0.12's flaw on demand: while
+    a session is being created (``creation_s``), ``GET /api/health`` waits for it to finish."""
+
+    def __init__(self, creation_s: float, stall: bool) -> None:
+        self.creation_s, self.stall = creation_s, stall
+        self.loop = threading.Lock()  # held by a creation when it stalls everything, like a blocked event loop
+        super().__init__(("127.0.0.1", 0), StallingHiveHandler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_port}"
+
+
+class StallingHiveHandler(BaseHTTPRequestHandler):
+    server: StallingHive
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+    def answer(self, status: int, body: dict) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.server.stall:
+            with self.server.loop:
+                time.sleep(self.server.creation_s)
+        else:
+            time.sleep(self.server.creation_s)
+        self.answer(201, {"session_id": "session-1"})
+
+    def do_GET(self) -> None:  # noqa: N802
+        with self.server.loop:
+            self.answer(200, {"status": "ok"})
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self.answer(200, {"stopped": True})
+
+
+@pytest.fixture
+def stalling_hive(request):
+    server = StallingHive(*request.param)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("stalling_hive", [(0.6, True)], indirect=True)
+def test_an_api_that_stalls_while_a_session_opens_breaks_the_promise(stalling_hive):
+    with pytest.raises(ActivityFailed, match=r"^promise 'API answers within 0.3 s while a session opens' broken: "
+                                             r"GET /api/health took 0\.[5-9]\d* s while a session opened in 0\.6\d* s"):
+        agent_probes.api_answers_while_a_session_opens(0.3, {"hive_api_url": stalling_hive.url})
+
+
+@pytest.mark.parametrize("stalling_hive", [(0.6, False)], indirect=True)
+def test_an_api_that_answers_while_a_session_opens_holds(stalling_hive):
+    figures = agent_probes.api_answers_while_a_session_opens(0.3, {"hive_api_url": stalling_hive.url})
+    assert figures["verdict"] == "held" and figures["health_calls"] >= 3 and figures["health_max_s"] < 0.3
 
 
 def test_a_clear_tool_error_then_a_plain_reply_holds(measurements, tmp_path):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -28,6 +29,7 @@ from chaoslib.types import Configuration
 
 from hive_resilience.chaos import controls
 from hive_resilience.chaos.context import api_url, target_dir
+from hive_resilience.clients import http_client
 from hive_resilience.clients.agent_scripts import AgentScript, parse_script
 from hive_resilience.clients.hive_conversation import (
     ChatTurn,
@@ -37,8 +39,8 @@ from hive_resilience.clients.hive_conversation import (
 )
 from hive_resilience.clients.hive_events import ReplyTimeout
 
-__all__ = ["agent_turns", "open_agent_session", "replies_as_scripted", "tool_calls_slower_by",
-           "tool_error_then_plain_reply"]
+__all__ = ["agent_turns", "api_answers_while_a_session_opens", "open_agent_session", "replies_as_scripted",
+           "tool_calls_slower_by", "tool_error_then_plain_reply"]
 
 REQUEST_TIMEOUT_S = 30.0
 """Bound of each plain HTTP call of the conversation (session create, chat post, delete)."""
@@ -47,6 +49,9 @@ PROMISE_REQUEST_TIMEOUT_S = 45.0
 client) plus a margin, so a session Hive delays on a slow tools server is measured, not cut off."""
 TOOL_BASELINE_FILE = "agent-tool-baseline.json"
 """Where :func:`tool_calls_slower_by` keeps the run's baseline, in the run's report folder."""
+HEALTH_POLL_S = 0.05
+"""Pause between :func:`api_answers_while_a_session_opens`'s health calls: Hive's stall while a
+session opens lasts one MCP round trip, at least some hundred milliseconds, so one call meets it."""
 OPENED_SESSION_FILE = "agent-opened-session.json"
 """Where :func:`open_agent_session` leaves its session for the probe that takes it."""
 
@@ -136,16 +141,18 @@ def replies_as_scripted(script: str = "one_tool", turns: int = 2, reply_within_s
 
 
 def tool_calls_slower_by(added_ms: float = 0.0, tolerance_ms: float = 100.0, turns: int = 5,
-                         reply_within_s: float = 30.0, configuration: Configuration = None) -> dict:
+                         reply_within_s: float = 30.0, upper_tolerance_ms: float | None = None,
+                         configuration: Configuration = None) -> dict:
     """Promise "tool calls get slower by the injected latency, and none fails".
 
     The first call in an experiment run records the baseline (``one_tool`` turns as scripted,
     their median tool-call seconds by Hive's timestamps) in the run's report folder; every later
-    call plays ``turns`` more and holds their median tool-call time to baseline + ``added_ms``
-    within ``tolerance_ms``: ``added_ms`` 0 after a rollback checks recovery. The median, since
-    a loaded CPU stretches single calls by hundreds of milliseconds (measured 19 to 316 ms for
-    the same call under the steady load). Returns the figures with ``tool_s_median``,
-    ``baseline_tool_s``, ``added_ms_per_call`` and ``verdict`` ``held``.
+    call plays ``turns`` more and holds their median tool-call time to baseline + ``added_ms``,
+    at least ``tolerance_ms`` below and at most ``upper_tolerance_ms`` (default: ``tolerance_ms``)
+    above: ``added_ms`` 0 after a rollback checks recovery. The median, since a loaded CPU
+    stretches single calls by hundreds of milliseconds (measured 19 to 316 ms for the same call
+    under the steady load). Returns the figures with ``tool_s_median``, ``baseline_tool_s``,
+    ``added_ms_per_call`` and ``verdict`` ``held``.
     """
     promise = f"tool calls {added_ms:g} ms slower"
     measured = measure_promise(promise, configuration, ["one_tool"] * turns, reply_within_s, True)
@@ -161,7 +168,53 @@ def tool_calls_slower_by(added_ms: float = 0.0, tolerance_ms: float = 100.0, tur
     baseline_tool_s = json.loads(path.read_text())["tool_s_median"]
     added = added_latency_ms(baseline_tool_s, figures["tool_s_median"])
     figures = {**figures, "baseline_tool_s": baseline_tool_s, "added_ms_per_call": added}
-    return judged_promise(promise, figures, problem or latency_problem(added, added_ms, tolerance_ms))
+    upper_ms = tolerance_ms if upper_tolerance_ms is None else upper_tolerance_ms
+    if problem is None and (problem := latency_problem(added, added_ms, tolerance_ms, upper_ms)) is not None:
+        problem += f" (each call took {', '.join(f'{seconds:.3f}' for seconds in tools_s)} s; baseline median {baseline_tool_s} s)"
+    return judged_promise(promise, figures, problem)
+
+
+def api_answers_while_a_session_opens(within_s: float = 1.0, configuration: Configuration = None) -> dict:
+    """Promise "opening a session does not stall the rest of Hive": while one new session is
+    created, ``GET /api/health`` is called every :data:`HEALTH_POLL_S` s, and each must answer
+    within ``within_s`` s. Hive 1.0.12 calls its registered MCP server on its event loop while it
+    creates a session, so with a slow tools path every other request waits for that round trip.
+    Returns ``session_s``, ``health_calls``, ``health_max_s`` and ``verdict`` ``held``; bounded by
+    the session's own request timeout."""
+    promise = f"API answers within {within_s:g} s while a session opens"
+    base = api_url(configuration)
+    conversation = HiveConversation.blocking(base, timeout_s=PROMISE_REQUEST_TIMEOUT_S)
+    measured = AgentTurns("session")
+    opened: dict[str, str] = {}
+
+    def open_session() -> None:
+        try:
+            opened["id"] = _new_session(conversation, measured)
+        except NoSession as error:
+            opened["error"] = str(error)
+
+    opener = threading.Thread(target=open_session, name="opens-a-session", daemon=True)
+    health_s: list[float] = []
+    opener.start()
+    try:
+        while opener.is_alive():
+            started = time.perf_counter()
+            try:
+                http_client.hive_call("GET", f"{base}/api/health", timeout_s=PROMISE_REQUEST_TIMEOUT_S)
+            except OSError:
+                pass  # a failed health call is timed like an answered one: the stall is what counts
+            health_s.append(time.perf_counter() - started)
+            time.sleep(HEALTH_POLL_S)
+        opener.join()
+    finally:
+        _close(conversation, opened.get("id"))
+    figures = {"session_s": measured.sessions_s[0] if measured.sessions_s else None, "health_calls": len(health_s),
+               "health_max_s": round(max(health_s), 3) if health_s else None}
+    problem = opened.get("error")
+    if problem is None and figures["health_max_s"] is not None and figures["health_max_s"] > within_s:
+        problem = (f"GET /api/health took {figures['health_max_s']:g} s while a session opened in "
+                   f"{figures['session_s']:g} s (bound {within_s:g} s)")
+    return judged_promise(promise, figures, problem)
 
 
 def tool_error_then_plain_reply(within_s: float = 15.0, in_opened_session: bool = False,
@@ -194,12 +247,16 @@ def added_latency_ms(baseline_tool_s: float, tool_s: float | None) -> float | No
     return None if tool_s is None else round((tool_s - baseline_tool_s) * 1000, 1)
 
 
-def latency_problem(added_ms: float | None, expected_ms: float, tolerance_ms: float) -> str | None:
-    """Why the added tool-call latency breaks "slower by ``expected_ms`` within ``tolerance_ms``", or None."""
+def latency_problem(added_ms: float | None, expected_ms: float, tolerance_ms: float,
+                    upper_tolerance_ms: float | None = None) -> str | None:
+    """Why the added tool-call latency breaks "slower by ``expected_ms``, at most ``tolerance_ms``
+    less and ``upper_tolerance_ms`` (default: ``tolerance_ms``) more", or None."""
+    upper_ms = tolerance_ms if upper_tolerance_ms is None else upper_tolerance_ms
     if added_ms is None:
         return "no tool call completed"
-    if abs(added_ms - expected_ms) > tolerance_ms:
-        return f"tool calls {added_ms:g} ms slower, expected {expected_ms:g} +- {tolerance_ms:g} ms"
+    if not expected_ms - tolerance_ms <= added_ms <= expected_ms + upper_ms:
+        bounds = f"+- {tolerance_ms:g}" if upper_ms == tolerance_ms else f"-{tolerance_ms:g} / +{upper_ms:g}"
+        return f"tool calls {added_ms:g} ms slower, expected {expected_ms:g} {bounds} ms"
     return None
 
 
