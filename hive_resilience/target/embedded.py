@@ -63,12 +63,15 @@ class TargetState:
     ports: TargetPorts
     fault_proxy: bool = False
     components: dict[str, ComponentProcess] = field(default_factory=dict)
+    tools_keep_alive_s: float = launch.TOOLS_KEEP_ALIVE_S
+    """Kept so that a tools server restarted by a chaos action runs as the first one did."""
 
     def save(self, path: Path) -> None:
         data = {
             "ports": asdict(self.ports),
             "fault_proxy": self.fault_proxy,
             "components": {name: asdict(c) for name, c in self.components.items()},
+            "tools_keep_alive_s": self.tools_keep_alive_s,
         }
         path.write_text(json.dumps(data, indent=2))
 
@@ -76,7 +79,8 @@ class TargetState:
     def load(cls, path: Path) -> TargetState:
         data = json.loads(path.read_text())
         components = {name: ComponentProcess(**c) for name, c in data["components"].items()}
-        return cls(TargetPorts(**data["ports"]), data.get("fault_proxy", False), components)
+        return cls(TargetPorts(**data["ports"]), data.get("fault_proxy", False), components,
+                   data.get("tools_keep_alive_s", launch.TOOLS_KEEP_ALIVE_S))
 
 
 class EmbeddedTarget:
@@ -89,14 +93,18 @@ class EmbeddedTarget:
     does (:func:`hive_resilience.target.agent_wiring.wire_agent_tools`, through the fault proxy
     when it runs, so MCP faults reach the agent's path); readiness then includes proof that a
     new session of that queen can call the server's tools (``agent_tools_proof``).
+
+    ``tools_keep_alive_s`` is how long the tools server keeps an idle connection
+    (:data:`hive_resilience.target.launch.TOOLS_KEEP_ALIVE_S` unless a test needs the server default).
     """
 
     def __init__(self, run_dir: Path, ports: TargetPorts = TargetPorts(), startup_timeout_s: float = STARTUP_TIMEOUT_S,
-                 fault_proxy: bool = False, agent_tools: bool = True, queen: str = agent_wiring.DEFAULT_QUEEN):
+                 fault_proxy: bool = False, agent_tools: bool = True, queen: str = agent_wiring.DEFAULT_QUEEN,
+                 tools_keep_alive_s: float = launch.TOOLS_KEEP_ALIVE_S):
         self.run_dir = Path(run_dir).resolve()
         self.ports = ports
         self.startup_timeout_s = startup_timeout_s
-        self.state = TargetState(ports, fault_proxy)
+        self.state = TargetState(ports, fault_proxy, tools_keep_alive_s=tools_keep_alive_s)
         self.agent_tools = agent_tools
         self.queen = queen
         self.agent_tools_proof: agent_wiring.AgentToolsProof | None = None
@@ -274,7 +282,8 @@ class EmbeddedTarget:
         if component == "mcp-proxy":
             return [sys.executable, "-m", "hive_resilience.target.fault_proxy", "--listen-port", str(self.ports.mcp),
                     "--upstream-port", str(self.ports.mcp_upstream), "--admin-port", str(self.ports.proxy_admin)]
-        return launch.component_argv(component, LOOPBACK, self._ports_of(component)[0], python=sys.executable)
+        return launch.component_argv(component, LOOPBACK, self._ports_of(component)[0], python=sys.executable,
+                                     tools_keep_alive_s=self.state.tools_keep_alive_s)
 
     def _environment(self, component: str) -> dict[str, str]:
         return launch.component_environment(component, self.home, self.hive_home, os.environ)

@@ -21,14 +21,22 @@ LLM_API_KEY = "sk-local-stub"
 """Not a secret: the stub accepts any key, and LiteLLM's OpenAI path insists on one."""
 
 HEALTH_PATHS = {"hive-api": "/api/health", "tools": "/health", "llm-stub": "/health", "mcp-proxy": "/health"}
+TOOLS_KEEP_ALIVE_S = 65.0
+"""How long the tools server keeps an idle connection: longer than Hive's MCP client keeps one
+(httpx's 5 s ``keepalive_expiry``), so Hive never sends a tool call on a connection the server
+is closing. With the server's default 5 s and some network latency Hive does, and the call
+fails (``tests/test_hive_mcp_keepalive.py`` pins it); 65 s is the usual advice for servers
+behind a client or balancer with a 60 s idle timeout."""
 
 
-def component_argv(component: str, host: str, port: int, python: str = sys.executable) -> list[str]:
+def component_argv(component: str, host: str, port: int, python: str = sys.executable,
+                   tools_keep_alive_s: float = TOOLS_KEEP_ALIVE_S) -> list[str]:
     """The command line of ``hive-api``, ``tools`` or ``llm-stub`` bound to ``host:port``."""
     if component == "llm-stub":
         return [python, "-m", "hive_resilience.target.llm_stub", "--host", host, "--port", str(port)]
     if component == "tools":
-        return [python, "-m", "hive_resilience.target.tools_server", "--host", host, "--port", str(port)]
+        return [python, "-m", "hive_resilience.target.tools_server", "--host", host, "--port", str(port),
+                "--keep-alive-s", f"{tools_keep_alive_s:g}"]
     if component == "hive-api":
         return [str(Path(python).parent / "hive"), "serve", "--host", host, "--port", str(port)]
     raise ValueError(f"unknown component {component!r}; expected hive-api, tools or llm-stub")

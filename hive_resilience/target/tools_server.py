@@ -44,6 +44,9 @@ logger = logging.getLogger("hive_resilience.target.tools_server")
 
 HIVE_HTTP_PATH = "/mcp/v1"
 """Where Hive's ``http`` MCP transport posts its JSON-RPC (``framework.loader.mcp_client``)."""
+SERVER_KEEP_ALIVE_S = 5.0
+"""uvicorn's default idle-connection timeout, which Hive's repository runs its MCP server with;
+the embedded target passes a longer one (``launch.TOOLS_KEEP_ALIVE_S``)."""
 MCP_PATH_PREFIX = "/mcp"
 """Both MCP routes (streamable HTTP and Hive's) start with it; ``/health`` and ``/admin`` do not."""
 
@@ -125,10 +128,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--port", type=int, default=int(os.getenv("MCP_PORT", "4001")), help="port to bind (default $MCP_PORT or 4001)"
     )
+    parser.add_argument("--keep-alive-s", type=float, default=SERVER_KEEP_ALIVE_S, metavar="SECONDS",
+                        help="close a client's connection after this many idle seconds (default 5, uvicorn's)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[tools] %(message)s")
     app = build_app(build_server(args.host, args.port))
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_keep_alive=args.keep_alive_s)
 
 
 if __name__ == "__main__":
