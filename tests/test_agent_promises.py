@@ -118,7 +118,7 @@ class StallingHiveHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+    def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if self.server.stall:
             with self.server.loop:
@@ -127,11 +127,11 @@ class StallingHiveHandler(BaseHTTPRequestHandler):
             time.sleep(self.server.creation_s)
         self.answer(201, {"session_id": "session-1"})
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         with self.server.loop:
             self.answer(200, {"status": "ok"})
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self.answer(200, {"stopped": True})
 
 

@@ -21,7 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from hive_resilience.loadrun.arrivals import planned_rate_per_s
 from hive_resilience.loadrun.latency import LatencyBook
 from hive_resilience.loadrun.locust_process import LocustCommand, LocustProcess
-from hive_resilience.loadrun.prometheus_exporter import FINAL_SCRAPE_WAIT_MAX_S, LiveFigures, PrometheusExporter
+from hive_resilience.loadrun.prometheus_exporter import (
+    FINAL_SCRAPE_WAIT_MAX_S,
+    LiveFigures,
+    PrometheusExporter,
+)
 from hive_resilience.loadrun.run import locust_roles
 from hive_resilience.loadrun.scenario import ArrivalStage
 from hive_resilience.loadrun.slo import SloVerdict
