@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-import re
 from types import SimpleNamespace
 
 import pytest
 from chaoslib.exceptions import ActivityFailed
-from test_chaos_agent_mcp import activity, held
-from test_chaos_local import assert_no_fault_left, chaos_run, report
+from test_chaos_agent_mcp import activity, held, pin_broken_promise, run_experiment
 
 from hive_resilience.chaos import actions, llm_probes
 from hive_resilience.chaos.agent_probes import AgentTurn, AgentTurns
@@ -172,33 +170,6 @@ def test_the_summary_names_a_broken_promise_with_its_figures():
         {"activity": {"name": "told"}, "status": "failed",
          "exception": ["Traceback", f"chaoslib.exceptions.ActivityFailed: chaoslib.exceptions.ActivityFailed: {message}\n"]}]}
     assert f"- told: {message}\n" in render_summary(journal)
-
-
-def run_experiment(name: str, target, cwd) -> tuple[object, dict, str]:
-    """`chaos run` of the local experiment ``name``: its result, journal and summary; no fault may be left."""
-    result = chaos_run(EXPERIMENTS / f"{name}.yaml", target, cwd)
-    journal, summary = report(cwd)
-    assert_no_fault_left(target)
-    return result, journal, summary
-
-
-def pin_broken_promise(known_defect, run: tuple[object, dict, str], probe: str, figures_pattern: str) -> None:
-    """The experiment should hold; today it deviates at the promise probe ``probe`` only, and the
-    promise's ActivityFailed message, in the journal and the summary, matches ``figures_pattern``."""
-    result, journal, summary = run
-
-    def right():
-        assert result.returncode == 0 and not journal["deviated"], "the experiment deviated"
-
-    def today():
-        assert result.returncode != 0 and journal["hive_resilience"]["method_probes_missed"] == [probe]
-        failed = activity(journal, probe)
-        assert failed["status"] == "failed", failed.get("output")
-        message = failed["exception"][-1]
-        assert re.search(figures_pattern, message), message
-        assert "**Verdict: DEVIATED**" in summary and re.search(rf"- {probe}: {figures_pattern}", summary), summary
-
-    known_defect.check(right, today)
 
 
 @pytest.mark.embedded

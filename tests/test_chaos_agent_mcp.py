@@ -9,6 +9,7 @@ that pins the figures it breaks it with.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from test_chaos_local import assert_no_fault_left, chaos_run, report
@@ -36,6 +37,38 @@ def held(journal: dict, name: str) -> dict:
     return run["output"]
 
 
+def run_experiment(name: str, target, cwd) -> tuple[object, dict, str]:
+    """`chaos run` of the local experiment ``name``: its result, journal and summary; no fault may be left."""
+    result = chaos_run(EXPERIMENTS / f"{name}.yaml", target, cwd)
+    journal, summary = report(cwd)
+    assert_no_fault_left(target)
+    return result, journal, summary
+
+
+def pin_broken_promise(known_defect, run: tuple[object, dict, str], probe: str, figures_pattern: str,
+                       figures: Callable[[re.Match], None] | None = None) -> None:
+    """The experiment should hold; today it deviates at the promise probe ``probe`` only, and the
+    promise's ActivityFailed message, in the journal and the summary, matches ``figures_pattern``;
+    ``figures`` checks the numbers the pattern's groups caught."""
+    result, journal, summary = run
+
+    def right():
+        assert result.returncode == 0 and not journal["deviated"], "the experiment deviated"
+
+    def today():
+        assert result.returncode != 0 and journal["hive_resilience"]["method_probes_missed"] == [probe]
+        failed = activity(journal, probe)
+        assert failed["status"] == "failed", failed.get("output")
+        message = failed["exception"][-1]
+        found = re.search(figures_pattern, message)
+        assert found, message
+        if figures is not None:
+            figures(found)
+        assert "**Verdict: DEVIATED**" in summary and re.search(rf"- {probe}: {figures_pattern}", summary), summary
+
+    known_defect.check(right, today)
+
+
 def hive_pid(target: EmbeddedTarget) -> int:
     return EmbeddedTarget.attach(target.run_dir).state.components["hive-api"].process().pid
 
@@ -56,27 +89,18 @@ def test_mcp_latency_slows_each_agent_tool_call_by_about_the_injected_latency(ch
                           "with 2 s of MCP latency every other request waits 2 s")
 def test_opening_a_session_through_a_slow_mcp_path_leaves_the_rest_of_hive_responsive(chaos_target, tmp_path,
                                                                                     known_defect):
-    result = chaos_run(EXPERIMENTS / "mcp-latency-2s.yaml", chaos_target, tmp_path)
-    journal, summary = report(tmp_path)
-    assert_no_fault_left(chaos_target)
-    baseline = journal["steady_states"]["before"]["probes"][0]["output"]
+    run = run_experiment("mcp-latency-2s", chaos_target, tmp_path)
+    baseline = run[1]["steady_states"]["before"]["probes"][0]["output"]
     assert baseline["verdict"] == "held" and baseline["health_calls"] >= 1
 
-    def right():
-        assert result.returncode == 0 and not journal["deviated"], "the experiment deviated"
-
-    def today():
-        assert result.returncode != 0 and journal["hive_resilience"]["method_probes_missed"] == [
-            "api-answers-while-a-session-opens-through-the-slow-path"]
-        broken = activity(journal, "api-answers-while-a-session-opens-through-the-slow-path")["exception"][-1]
-        found = re.search(r"GET /api/health took ([\d.]+) s while a session opened in ([\d.]+) s \(bound 1 s\)", broken)
-        assert found, broken
-        stall_s, session_s = float(found.group(1)), float(found.group(2))
+    def one_round_trip_stall(found: re.Match) -> None:
         # One MCP round trip (the injected 2 s) on the event loop, plus the session's own CPU work.
-        assert 2.0 <= stall_s <= 4.0 and 2.0 <= session_s <= 5.0, broken
-        assert "**Verdict: DEVIATED**" in summary
+        stall_s, session_s = float(found.group(1)), float(found.group(2))
+        assert 2.0 <= stall_s <= 4.0 and 2.0 <= session_s <= 5.0, found.group(0)
 
-    known_defect.check(right, today)
+    pin_broken_promise(known_defect, run, "api-answers-while-a-session-opens-through-the-slow-path",
+                       r"promise 'API answers within 1 s while a session opens' broken: GET /api/health took "
+                       r"([\d.]+) s while a session opened in ([\d.]+) s \(bound 1 s\)", one_round_trip_stall)
 
 
 def test_a_killed_tools_server_gives_a_quick_tool_error_and_hive_recovers_without_restart(chaos_target, tmp_path):
@@ -96,9 +120,8 @@ def test_a_killed_tools_server_gives_a_quick_tool_error_and_hive_recovers_withou
 @pytest.mark.known_defect("Hive 1.0.12: while its registered MCP server hangs, every new session waits out "
                           "the 30 s MCP timeout before Hive answers POST /api/sessions")
 def test_a_hung_tools_server_gives_a_tool_error_and_leaves_new_sessions_unaffected(chaos_target, tmp_path, known_defect):
-    result = chaos_run(EXPERIMENTS / "tools-server-slow.yaml", chaos_target, tmp_path)
-    journal, summary = report(tmp_path)
-    assert_no_fault_left(chaos_target)
+    run = run_experiment("tools-server-slow", chaos_target, tmp_path)
+    journal = run[1]
     # What holds today: the hung tool call ends in a tool error after Hive's 30 s timeout, the
     # same session answers, and tool calls work once the server does.
     tool_turn, plain_turn = held(journal, "tool-error-within-45s-and-session-usable")["each"]
@@ -106,17 +129,10 @@ def test_a_hung_tools_server_gives_a_tool_error_and_leaves_new_sessions_unaffect
     assert plain_turn["outcome"] == "replied"
     assert held(journal, "agent-tool-calls-work-again")["tool_errors"] == 0
 
-    def right():
-        assert result.returncode == 0 and not journal["deviated"], "the experiment deviated"
-
-    def today():
-        assert result.returncode != 0 and journal["hive_resilience"]["method_probes_missed"] == [
-            "new-session-and-plain-reply-unaffected"]
-        broken = activity(journal, "new-session-and-plain-reply-unaffected")["exception"][-1]
+    def waited_out_the_mcp_timeout(found: re.Match) -> None:
         # The probe's session waits out Hive's 30 s MCP timeout, or longer queued behind the load's.
-        found = re.search(r"promise 'plain replies as scripted' broken: (a session took ([\d.]+) s to create "
-                          r"\(bound 5 s\)|Hive gave no new session after 45\.\d s)", broken)
-        assert found and (found.group(2) is None or float(found.group(2)) >= 29), broken
-        assert "**Verdict: DEVIATED**" in summary
+        assert found.group(2) is None or float(found.group(2)) >= 29, found.group(0)
 
-    known_defect.check(right, today)
+    pin_broken_promise(known_defect, run, "new-session-and-plain-reply-unaffected",
+                       r"promise 'plain replies as scripted' broken: (a session took ([\d.]+) s to create "
+                       r"\(bound 5 s\)|Hive gave no new session after 45\.\d s)", waited_out_the_mcp_timeout)
