@@ -168,8 +168,7 @@ def tool_calls_slower_by(added_ms: float = 0.0, tolerance_ms: float = 100.0, tur
     baseline_tool_s = json.loads(path.read_text())["tool_s_median"]
     added = added_latency_ms(baseline_tool_s, figures["tool_s_median"])
     figures = {**figures, "baseline_tool_s": baseline_tool_s, "added_ms_per_call": added}
-    upper_ms = tolerance_ms if upper_tolerance_ms is None else upper_tolerance_ms
-    if problem is None and (problem := latency_problem(added, added_ms, tolerance_ms, upper_ms)) is not None:
+    if problem is None and (problem := latency_problem(added, added_ms, tolerance_ms, upper_tolerance_ms)) is not None:
         problem += f" (each call took {', '.join(f'{seconds:.3f}' for seconds in tools_s)} s; baseline median {baseline_tool_s} s)"
     return judged_promise(promise, figures, problem)
 

@@ -31,6 +31,7 @@ production rules select them out, as the gate's aggregate does.
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -159,8 +160,8 @@ class PrometheusExporter:
         registry = CollectorRegistry(auto_describe=False)
         registry.register(figures)
         self._metrics_app = make_wsgi_app(registry)
-        self.scrapes_started: list[float] = []
-        """``time.monotonic()`` at the start of each scrape served."""
+        self.scrapes_started: deque[float] = deque(maxlen=2)
+        """``time.monotonic()`` at the start of the last two scrapes served: the interval and the latest."""
         self._server = WSGIServer((LOOPBACK, port), self._serve, log=None, error_log=None)
         self._server.start()
 
